@@ -1,0 +1,195 @@
+"""Validation: trace-time checks with clear messages, and run-time checks via checkify.
+
+Every trace-time check raises ``ValueError`` or ``TypeError`` whose message starts
+with ``jaxloss.<function>:`` and names the argument, what was expected and what
+arrived. Shape checks run on static shapes, so they fire identically eagerly and
+under ``jit``.
+
+Run-time value checks (a label out of range, a probability outside [0, 1]) cannot
+raise inside compiled code; losses declare them with :func:`require`, which is a
+no-op unless the call runs under :func:`checked`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.experimental import checkify
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def fail(fn: str, message: str, error: type[Exception] = ValueError) -> None:
+    raise error(f"jaxloss.{fn}: {message}")
+
+
+def _chex(fn: str, message: str, assertion: Callable[..., None], *args: Any) -> None:
+    """Runs a chex assertion, rewording its failure to name the jaxloss function."""
+    try:
+        assertion(*args)
+    except AssertionError:
+        fail(fn, message)
+
+
+def check_option(fn: str, name: str, value: Any, choices: Sequence[Any]) -> None:
+    if value not in choices:
+        valid = ", ".join(repr(c) for c in choices)
+        fail(fn, f"{name} must be one of {valid}; got {value!r}")
+
+
+def check_reduction(fn: str, reduction: str, choices: Sequence[str] = REDUCTIONS) -> None:
+    check_option(fn, "reduction", reduction, choices)
+
+
+def check_floating(fn: str, name: str, x: jax.Array) -> None:
+    if not jnp.issubdtype(jnp.result_type(x), jnp.floating):
+        fail(
+            fn, f"{name} must be a floating-point array; got dtype {jnp.result_type(x)}", TypeError
+        )
+
+
+def check_numeric(fn: str, name: str, x: jax.Array) -> None:
+    dtype = jnp.result_type(x)
+    if not (jnp.issubdtype(dtype, jnp.number) or dtype == jnp.bool_):
+        fail(fn, f"{name} must be a numeric array; got dtype {dtype}", TypeError)
+    if jnp.issubdtype(dtype, jnp.complexfloating):
+        fail(fn, f"{name} must be real; got dtype {dtype}", TypeError)
+
+
+def check_bool(fn: str, name: str, x: jax.Array) -> None:
+    if jnp.result_type(x) != jnp.bool_:
+        fail(fn, f"{name} must be a boolean mask; got dtype {jnp.result_type(x)}", TypeError)
+
+
+def check_same_shape(fn: str, name_a: str, a: jax.Array, name_b: str, b: jax.Array) -> None:
+    _chex(
+        fn,
+        f"{name_b} has shape {np.shape(b)} but {name_a} has shape {np.shape(a)}; "
+        "they must be equal (jaxloss never broadcasts targets silently)",
+        chex.assert_equal_shape,
+        [a, b],
+    )
+
+
+def check_rank(fn: str, name: str, x: jax.Array, rank: int | set[int]) -> None:
+    expected = rank if isinstance(rank, int) else sorted(rank)
+    _chex(
+        fn,
+        f"{name} must have rank {expected}; got shape {np.shape(x)}",
+        chex.assert_rank,
+        x,
+        rank,
+    )
+
+
+def check_broadcastable(fn: str, name: str, x: jax.Array, shape: tuple[int, ...]) -> None:
+    try:
+        out = np.broadcast_shapes(np.shape(x), shape)
+    except ValueError:
+        out = None
+    if out != tuple(shape):
+        fail(
+            fn,
+            f"{name} has shape {np.shape(x)}, which does not broadcast to the "
+            f"unreduced loss shape {tuple(shape)}",
+        )
+
+
+def check_scalar_range(
+    fn: str,
+    name: str,
+    value: float,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+) -> None:
+    """Checks a Python-number hyperparameter; traced values are left alone."""
+    if isinstance(value, jax.core.Tracer) or np.ndim(value) != 0:
+        return
+    v = float(value)
+    too_low = low is not None and (v <= low if low_open else v < low)
+    too_high = high is not None and v > high
+    if too_low or too_high or np.isnan(v):
+        lo = "-inf" if low is None else f"{low}"
+        hi = "inf" if high is None else f"{high}"
+        fail(fn, f"{name} must be in {'(' if low_open else '['}{lo}, {hi}]; got {value!r}")
+
+
+# ---------------------------------------------------------------- run-time checks
+
+_CHECKING: contextvars.ContextVar[bool] = contextvars.ContextVar("jaxloss_checking", default=False)
+
+
+def require(fn: str, name: str, ok: jax.Array, values: jax.Array, expected: str) -> None:
+    """Declares that every element of ``values`` where ``ok`` is False is invalid.
+
+    Active only while tracing under :func:`checked`; otherwise free.
+    """
+    if not _CHECKING.get():
+        return
+    values = jnp.asarray(values)
+    ok = jnp.broadcast_to(ok, values.shape).ravel()
+    index = jnp.argmin(ok) if ok.size else jnp.asarray(0)
+    bad = values.ravel()[index] if ok.size else jnp.asarray(0, values.dtype)
+    checkify.check(
+        jnp.all(ok),
+        f"jaxloss.{fn}: {name} must be {expected}; got {{bad}} at flat index {{index}}",
+        bad=bad,
+        index=index,
+    )
+
+
+def require_finite(fn: str, name: str, x: Any) -> None:
+    if isinstance(x, jax.Array | np.ndarray) and jnp.issubdtype(x.dtype, jnp.inexact):
+        require(fn, name, jnp.isfinite(x), x, "finite (no NaN or Inf)")
+
+
+def checked(loss_fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps a loss so that run-time value errors raise instead of giving NaN.
+
+    The wrapped function checks, with :mod:`jax.experimental.checkify`, that every
+    floating-point array argument is finite, that the loss's own value constraints
+    hold (labels in range, probabilities in [0, 1], ...) and that the result is
+    finite. A violation raises ``JaxRuntimeError`` naming the offending value.
+
+    Call it eagerly (it is a debugging aid); to compile, wrap the inner function:
+    ``checked(jax.jit(...))`` is not needed since checkify traces the loss itself.
+
+    Example:
+        >>> import jax.numpy as jnp, jaxloss
+        >>> safe_msle = jaxloss.checked(jaxloss.msle_loss)
+        >>> float(safe_msle(jnp.array([1.0, 2.0]), jnp.array([1.0, 2.0])))
+        0.0
+    """
+    name = getattr(loss_fn, "__name__", "loss")
+
+    @functools.wraps(loss_fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def run(*arrays: Any) -> Any:
+            for i, a in enumerate(arrays):
+                require_finite(name, f"argument {i}", a)
+            for key, value in kwargs.items():
+                require_finite(name, key, value)
+            out = loss_fn(*arrays, **kwargs)
+            for leaf in jax.tree.leaves(out):
+                require_finite(name, "the result", leaf)
+            return out
+
+        token = _CHECKING.set(True)
+        try:
+            arrays = [jnp.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
+            err, out = checkify.checkify(run)(*arrays)
+        finally:
+            _CHECKING.reset(token)
+        err.throw()
+        return out
+
+    return wrapper

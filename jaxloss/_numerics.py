@@ -1,0 +1,81 @@
+"""Stable numerical primitives shared by every loss family.
+
+Each primitive has a finite value and a finite gradient on its whole documented
+domain, including the points where the textbook formula divides by zero.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def compute_dtype(*xs: jax.Array) -> jnp.dtype:
+    """The dtype a loss computes in: the inputs' common float type, at least float32."""
+    dtype = jnp.result_type(*xs) if xs else jnp.float32
+    if not jnp.issubdtype(dtype, jnp.floating):
+        dtype = jnp.float32
+    return jnp.promote_types(dtype, jnp.float32)
+
+
+def upcast(*xs: jax.Array) -> tuple[jax.Array, ...]:
+    """Casts arrays to their common compute dtype (bf16/f16/int become float32)."""
+    dtype = compute_dtype(*xs)
+    return tuple(jnp.asarray(x).astype(dtype) for x in xs)
+
+
+@jax.custom_jvp
+def abs_(x: jax.Array) -> jax.Array:
+    """|x| with derivative sign(x), so 0 at x = 0 as in PyTorch (jnp.abs gives 1)."""
+    return jnp.abs(x)
+
+
+@abs_.defjvp
+def _abs_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return jnp.abs(x), jnp.sign(x) * t
+
+
+@jax.custom_jvp
+def safe_sqrt(x: jax.Array) -> jax.Array:
+    """sqrt(x) for x >= 0 whose derivative at 0 is 0 instead of inf."""
+    return jnp.sqrt(x)
+
+
+@safe_sqrt.defjvp
+def _safe_sqrt_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    y = jnp.sqrt(x)
+    return y, jnp.where(y > 0, 0.5 / jnp.where(y > 0, y, 1.0), 0.0) * t
+
+
+def safe_div(numerator: jax.Array, denominator: jax.Array) -> jax.Array:
+    """numerator / denominator, defined as 0 (value and gradient) where the denominator is 0."""
+    zero = denominator == 0
+    return jnp.where(zero, 0.0, numerator / jnp.where(zero, 1.0, denominator))
+
+
+def safe_norm(x: jax.Array, axis: int | tuple[int, ...] | None = -1, keepdims: bool = False):
+    """Euclidean norm with gradient 0 (not NaN) at the zero vector."""
+    return safe_sqrt(jnp.sum(jnp.square(x), axis=axis, keepdims=keepdims))
+
+
+def xlogy(x: jax.Array, y: jax.Array) -> jax.Array:
+    """x * log(y) with 0 * log(0) = 0 and finite gradients there."""
+    zero = x == 0
+    return jnp.where(zero, 0.0, x * jnp.log(jnp.where(zero, 1.0, y)))
+
+
+def softplus(x: jax.Array) -> jax.Array:
+    """log(1 + exp(x)), exact for |x| up to the float range."""
+    return jnp.logaddexp(x, 0.0)
+
+
+def log_sigmoid(x: jax.Array) -> jax.Array:
+    """log(sigmoid(x)) = -softplus(-x), finite for every finite x."""
+    return -softplus(-x)
+
+
+def log_cosh(x: jax.Array) -> jax.Array:
+    """log(cosh(x)) = logaddexp(x, -x) - log 2; cosh itself overflows past |x| ~ 89 in float32."""
+    return jnp.logaddexp(x, -x) - jnp.log(2.0).astype(jnp.result_type(x))

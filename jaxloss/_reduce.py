@@ -1,0 +1,87 @@
+"""Reduction, weights, masks and cross-device statistics: the one place they live.
+
+Every loss computes its unreduced value and hands it to :func:`reduce_loss`, so
+``reduction``, ``weight``, ``where`` and ``axis_name`` mean the same thing in
+every jaxloss function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss import _checks
+from jaxloss._numerics import safe_div, upcast
+
+AxisName = str | Sequence[str] | None
+
+
+def psum(x, axis_name: AxisName):
+    """``lax.psum`` over ``axis_name``, or the identity when there is none."""
+    return x if axis_name is None else jax.lax.psum(x, axis_name)
+
+
+def mask_of(fn: str, where: jax.Array | None, shape: tuple[int, ...]) -> jax.Array | None:
+    """Validates ``where`` and broadcasts it to ``shape``."""
+    if where is None:
+        return None
+    where = jnp.asarray(where)
+    _checks.check_bool(fn, "where", where)
+    _checks.check_broadcastable(fn, "where", where, shape)
+    return jnp.broadcast_to(where, shape)
+
+
+def reduce_loss(
+    loss: jax.Array,
+    *,
+    fn: str,
+    reduction: str = "mean",
+    weight: jax.Array | None = None,
+    where: jax.Array | None = None,
+    axis_name: AxisName = None,
+    normalizer: jax.Array | None = None,
+) -> jax.Array:
+    r"""Weights, masks and reduces an unreduced loss.
+
+    .. math::
+        \text{sum} = \sum_i m_i w_i \ell_i, \qquad
+        \text{mean} = \frac{\sum_i m_i w_i \ell_i}{\sum_i m_i}
+
+    Args:
+      loss: the unreduced loss, any shape.
+      fn: the public function's name, for error messages.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+      weight: broadcastable to ``loss``; rescales each element.
+      where: boolean, broadcastable to ``loss``; False elements contribute
+        exactly 0 to value and gradient and are left out of the mean's count.
+        An all-False mask gives 0, never NaN.
+      axis_name: inside ``shard_map``/``pmap``, sums and counts are ``psum``-ed
+        over this axis so the result is the global one.
+      normalizer: the mean's denominator when it is not the element count
+        (e.g. the summed class weights of non-ignored targets); already masked.
+
+    Returns:
+      ``loss``'s shape for ``"none"`` (masked elements are 0), else a scalar;
+      float32 or wider whatever the input dtype.
+    """
+    _checks.check_reduction(fn, reduction)
+    (loss,) = upcast(loss)
+    if weight is not None:
+        weight = jnp.asarray(weight)
+        _checks.check_numeric(fn, "weight", weight)
+        _checks.check_broadcastable(fn, "weight", weight, loss.shape)
+        loss = loss * weight.astype(loss.dtype)
+    mask = mask_of(fn, where, loss.shape)
+    if mask is not None:
+        loss = jnp.where(mask, loss, 0.0)
+    if reduction == "none":
+        return loss
+    total = jnp.sum(loss)
+    if reduction == "sum":
+        return psum(total, axis_name)
+    if normalizer is None:
+        normalizer = jnp.sum(mask, dtype=loss.dtype) if mask is not None else loss.size
+    total, normalizer = psum((total, jnp.asarray(normalizer, loss.dtype)), axis_name)
+    return safe_div(total, normalizer)

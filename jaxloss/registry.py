@@ -1,0 +1,80 @@
+"""The catalogue of jaxloss losses: one entry per public loss.
+
+The generic tests, the benchmarks and the CLI read this registry, so a loss
+registered here is tested for jit/vmap/grad/masks/dtypes/sharding, benchmarked and
+listed without any further code.
+
+An entry's ``example(key, batch, extreme=False)`` returns an :class:`Example`:
+positional arrays that all share the leading ``batch`` axis, and keyword options.
+The loss's unreduced output (``reduction="none"``) also has that leading axis, so
+rows can be sliced, masked, vmapped and sharded uniformly. ``extreme=True`` gives
+valid but numerically hostile inputs (huge errors, zero errors, exact 0/1 values).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+
+__all__ = ["Example", "LossSpec", "all_losses", "get", "names", "register"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Example:
+    """Valid inputs for one call: ``fn(*args, **kwargs)``."""
+
+    args: tuple[jax.Array, ...]
+    kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # positions in ``args`` that hold differentiable floating-point inputs
+    diff_argnums: tuple[int, ...] = (0,)
+
+
+@dataclasses.dataclass(frozen=True)
+class LossSpec:
+    """Metadata for one registered loss."""
+
+    name: str
+    fn: Callable[..., jax.Array]
+    family: str
+    tasks: tuple[str, ...]
+    input_kind: str
+    example: Callable[..., Example]
+    matches: str = ""
+    # "mean"/"sum" are the mean/sum of the "none" output (False for e.g. RMSE)
+    linear_reduction: bool = True
+    # whether ``weight`` rescales elements of the "none" output
+    elementwise_weight: bool = True
+    aliases: tuple[str, ...] = ()
+
+
+_REGISTRY: dict[str, LossSpec] = {}
+
+
+def register(spec: LossSpec) -> LossSpec:
+    if spec.name in _REGISTRY:
+        raise ValueError(f"jaxloss.registry: {spec.name!r} is already registered")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def get(name: str) -> LossSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        for spec in _REGISTRY.values():
+            if name in spec.aliases:
+                return spec
+        raise KeyError(
+            f"jaxloss.registry: no loss named {name!r}; known: {', '.join(sorted(_REGISTRY))}"
+        ) from None
+
+
+def names(family: str | None = None) -> list[str]:
+    return [s.name for s in all_losses(family)]
+
+
+def all_losses(family: str | None = None) -> list[LossSpec]:
+    return [s for s in _REGISTRY.values() if family is None or s.family == family]
