@@ -102,22 +102,23 @@ def check_broadcastable(fn: str, name: str, x: jax.Array, shape: tuple[int, ...]
         )
 
 
-def check_scalar_range(
+def check_range(
     fn: str,
     name: str,
-    value: float,
+    value: float | jax.Array,
     *,
     low: float | None = None,
     high: float | None = None,
     low_open: bool = False,
 ) -> None:
-    """Checks a Python-number hyperparameter; traced values are left alone."""
-    if isinstance(value, jax.core.Tracer) or np.ndim(value) != 0:
+    """Checks a concrete hyperparameter (scalar or array) lies in a range; traced
+    values are left to run time."""
+    if isinstance(value, jax.core.Tracer):
         return
-    v = float(value)
-    too_low = low is not None and (v <= low if low_open else v < low)
-    too_high = high is not None and v > high
-    if too_low or too_high or np.isnan(v):
+    v = np.asarray(value, dtype=np.float64)
+    too_low = low is not None and np.any(v <= low if low_open else v < low)
+    too_high = high is not None and np.any(v > high)
+    if too_low or too_high or np.any(np.isnan(v)):
         lo = "-inf" if low is None else f"{low}"
         hi = "inf" if high is None else f"{high}"
         fail(fn, f"{name} must be in {'(' if low_open else '['}{lo}, {hi}]; got {value!r}")

@@ -186,7 +186,7 @@ def huber_loss(
       >>> float(jaxloss.huber_loss(jnp.array([0.5, 3.0]), jnp.array([0.0, 0.0])))
       1.3125
     """
-    _checks.check_scalar_range("huber_loss", "delta", delta, low=0.0, low_open=True)
+    _checks.check_range("huber_loss", "delta", delta, low=0.0, low_open=True)
     p, t = _prepare("huber_loss", predictions, targets)
     error = abs_(p - t)
     loss = jnp.where(error < delta, 0.5 * jnp.square(error), delta * (error - 0.5 * delta))
@@ -224,7 +224,7 @@ def smooth_l1_loss(
       >>> float(jaxloss.smooth_l1_loss(jnp.array([0.5, 3.0]), jnp.array([0.0, 0.0])))
       1.3125
     """
-    _checks.check_scalar_range("smooth_l1_loss", "beta", beta, low=0.0)
+    _checks.check_range("smooth_l1_loss", "beta", beta, low=0.0)
     p, t = _prepare("smooth_l1_loss", predictions, targets)
     error = abs_(p - t)
     quadratic = error < beta
@@ -317,10 +317,7 @@ def quantile_loss(
             )
         if jnp.shape(targets) == predictions.shape[:-1]:
             targets = jnp.expand_dims(targets, -1) * jnp.ones_like(predictions)
-    if not isinstance(quantiles, jax.core.Tracer):
-        lo, hi = jnp.min(q), jnp.max(q)
-        if not (0.0 <= float(lo) and float(hi) <= 1.0):
-            _checks.fail(fn, f"quantiles must lie in [0, 1]; got {quantiles!r}")
+    _checks.check_range(fn, "quantiles", quantiles, low=0.0, high=1.0)
     p, t = _prepare(fn, predictions, targets)
     error = t - p
     q = q.astype(p.dtype)
@@ -352,7 +349,7 @@ def mape_loss(
       >>> float(jaxloss.mape_loss(jnp.array([110.0, 45.0]), jnp.array([100.0, 50.0])))
       10.0
     """
-    _checks.check_scalar_range("mape_loss", "eps", eps, low=0.0, low_open=True)
+    _checks.check_range("mape_loss", "eps", eps, low=0.0, low_open=True)
     p, t = _prepare("mape_loss", predictions, targets)
     loss = 100.0 * abs_(t - p) / jnp.maximum(jnp.abs(t), eps)
     return reduce_loss(

@@ -1,0 +1,54 @@
+"""Shared test utilities: registry examples and call helpers."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jaxloss
+from jaxloss.registry import Example, LossSpec
+
+SPECS = jaxloss.registry.all_losses()
+IDS = [s.name for s in SPECS]
+BATCH = 32
+
+
+def example(spec: LossSpec, batch: int = BATCH, extreme: bool = False, seed: int = 0) -> Example:
+    return spec.example(jax.random.key(seed), batch, extreme)
+
+
+def call(spec: LossSpec, ex: Example, args=None, **overrides):
+    kwargs = {**ex.kwargs, **overrides}
+    return spec.fn(*(ex.args if args is None else args), **kwargs)
+
+
+def grads(spec: LossSpec, ex: Example, args=None, **overrides):
+    """Gradient of the summed output with respect to every differentiable argument."""
+    args = list(ex.args if args is None else args)
+
+    def f(*diff):
+        full = list(args)
+        for i, d in zip(ex.diff_argnums, diff, strict=True):
+            full[i] = d
+        return jnp.sum(spec.fn(*full, **{**ex.kwargs, **overrides}))
+
+    return jax.grad(f, argnums=tuple(range(len(ex.diff_argnums))))(
+        *[args[i] for i in ex.diff_argnums]
+    )
+
+
+def row_mask(batch: int, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    mask = rng.random(batch) < 0.6
+    mask[:2] = [True, False]
+    return mask
+
+
+def broadcast_rows(mask: np.ndarray, ndim: int) -> jax.Array:
+    return jnp.asarray(mask).reshape(mask.shape + (1,) * (ndim - 1))
+
+
+def assert_close(a, b, rtol=1e-5, atol=1e-6):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(np.asarray(x, np.float64), np.asarray(y, np.float64), rtol=rtol, atol=atol)
