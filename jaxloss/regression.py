@@ -145,15 +145,12 @@ def rmse_loss(
       >>> float(jaxloss.rmse_loss(jnp.array([0.0, 0.0]), jnp.array([3.0, 4.0])))
       3.535533905029297
     """
-    squared = mse_loss(
-        predictions,
-        targets,
-        weight=weight,
-        where=where,
-        reduction=reduction,
+    p, t = _prepare("rmse_loss", predictions, targets)
+    mean_squared = reduce_loss(
+        jnp.square(p - t), fn="rmse_loss", reduction=reduction, weight=weight, where=where,
         axis_name=axis_name,
     )
-    return safe_sqrt(squared)
+    return safe_sqrt(mean_squared)
 
 
 def huber_loss(
