@@ -571,17 +571,14 @@ def _gaussian_example(key: Array, batch: int, extreme: bool = False) -> Example:
     return Example((p, t, var), {"full": True}, (0, 1, 2))
 
 
-def _register(fn, example=_pair_example, matches: str = "", tasks=("regression",), **kw) -> None:
+def _register(
+    fn, example=_pair_example, matches: str = "", tasks=("regression",),
+    input_kind: str = "predictions, targets", **kw,
+) -> None:
     register(
         LossSpec(
-            name=fn.__name__,
-            fn=fn,
-            family="regression",
-            tasks=tasks,
-            input_kind="predictions, targets",
-            example=example,
-            matches=matches,
-            **kw,
+            name=fn.__name__, fn=fn, family="regression", tasks=tasks, input_kind=input_kind,
+            example=example, matches=matches, **kw,
         )
     )
 
@@ -611,7 +608,11 @@ _register(
     "Keras MeanSquaredLogarithmicError",
     ("regression", "relative-error"),
 )
-_register(poisson_nll_loss, _poisson_example, "torch F.poisson_nll_loss", ("regression", "counts"))
 _register(
-    gaussian_nll_loss, _gaussian_example, "torch F.gaussian_nll_loss", ("regression", "uncertainty")
+    poisson_nll_loss, _poisson_example, "torch F.poisson_nll_loss", ("regression", "counts"),
+    input_kind="log-rates (or rates), counts",
+)
+_register(
+    gaussian_nll_loss, _gaussian_example, "torch F.gaussian_nll_loss", ("regression", "uncertainty"),
+    input_kind="means, targets, variances",
 )

@@ -1,0 +1,5 @@
+import sys
+
+from jaxloss.cli import main
+
+sys.exit(main())

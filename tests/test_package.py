@@ -1,0 +1,63 @@
+"""Packaging promises: a lean import, the CLI, and the README's demo."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import jaxloss
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False)
+
+
+def test_import_does_not_pull_heavy_or_optional_packages():
+    code = (
+        "import sys, jaxloss; "
+        "bad = [m for m in ('torch', 'flax', 'matplotlib', 'optax', 'rich', 'sklearn') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = _run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_registered_loss_is_public_and_documented():
+    for spec in jaxloss.registry.all_losses():
+        assert getattr(jaxloss, spec.name) is spec.fn
+        assert spec.name in jaxloss.__all__
+        for alias in spec.aliases:
+            assert getattr(jaxloss, alias) is spec.fn
+        doc = spec.fn.__doc__ or ""
+        assert "Example:" in doc and ">>>" in doc, f"{spec.name} lacks a doctest example"
+
+
+def test_cli_list_prints_every_loss():
+    result = _run(sys.executable, "-m", "jaxloss", "list")
+    assert result.returncode == 0, result.stderr
+    header = result.stdout.splitlines()[0].split()
+    assert header[:2] == ["name", "family"]
+    for name in jaxloss.registry.names():
+        assert f"\n{name} " in result.stdout
+    assert f"{len(jaxloss.registry.names())} losses" in result.stdout
+    script = pathlib.Path(sys.executable).parent / "jaxloss"
+    assert script.exists(), "the jaxloss console script is installed"
+    filtered = _run(str(script), "list", "--task", "outliers")
+    assert filtered.returncode == 0 and "huber_loss" in filtered.stdout and "mse_loss" not in filtered.stdout
+    assert _run(str(script), "list", "--family", "nope").returncode == 1
+
+
+def test_regression_demo_runs_quick():
+    env = {**os.environ, "COLUMNS": "120"}
+    env.pop("XLA_FLAGS", None)
+    result = subprocess.run(
+        [sys.executable, "examples/regression_outliers.py", "--quick"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT, env=env, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for name in ("mse_loss", "huber_loss", "l1_loss", "test MAE"):
+        assert name in result.stdout
