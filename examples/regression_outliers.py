@@ -59,7 +59,11 @@ def load_data(outlier_fraction: float, seed: int = 0):
     bad = rng.choice(n_train, int(outlier_fraction * n_train), replace=False)
     y_train[bad] += rng.choice([-1.0, 1.0], len(bad)) * rng.uniform(5.0, 10.0, len(bad))
     as_f32 = functools.partial(np.asarray, dtype=np.float32)
-    return (as_f32(x[:n_train]), as_f32(y_train)), (as_f32(x[n_train:]), as_f32(y[n_train:])), y_sigma
+    return (
+        (as_f32(x[:n_train]), as_f32(y_train)),
+        (as_f32(x[n_train:]), as_f32(y[n_train:])),
+        y_sigma,
+    )
 
 
 def train(loss_fn, data, *, epochs: int, batch_size: int, seed: int, progress, task):
@@ -108,7 +112,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         for name, loss_fn, run_data in runs:
             task = progress.add_task(f"training with {name}", total=epochs)
             model, _ = train(
-                loss_fn, run_data, epochs=epochs, batch_size=32, seed=0, progress=progress, task=task
+                loss_fn,
+                run_data,
+                epochs=epochs,
+                batch_size=32,
+                seed=0,
+                progress=progress,
+                task=task,
             )
             test_mae = float(jaxloss.l1_loss(model(jnp.asarray(x_test)), jnp.asarray(y_test)))
             results[name] = test_mae * y_sigma  # back in the data set's units

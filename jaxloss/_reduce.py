@@ -33,6 +33,16 @@ def mask_of(fn: str, where: jax.Array | None, shape: tuple[int, ...]) -> jax.Arr
     return jnp.broadcast_to(where, shape)
 
 
+def fill_masked(mask: jax.Array | None, x: jax.Array, fill: float) -> jax.Array:
+    """``x`` with masked-out entries replaced by a harmless ``fill``.
+
+    Masking the loss alone zeroes masked entries' value and upstream gradient, but
+    a NaN or Inf input there still turns ``0 * d(loss)/d(input)`` into NaN; losses
+    call this on their inputs so masked entries can hold anything.
+    """
+    return x if mask is None else jnp.where(mask, x, fill)
+
+
 def reduce_loss(
     loss: jax.Array,
     *,

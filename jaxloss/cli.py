@@ -30,7 +30,9 @@ def format_table(rows: Sequence[Sequence[str]], header: Sequence[str] = COLUMNS)
 def _list(args: argparse.Namespace) -> int:
     rows = _rows(args.family, args.task)
     if not rows:
-        print(f"no registered loss matches family={args.family!r} task={args.task!r}", file=sys.stderr)
+        print(
+            f"no registered loss matches family={args.family!r} task={args.task!r}", file=sys.stderr
+        )
         return 1
     print(format_table(rows))
     print(f"\n{len(rows)} losses")
@@ -38,7 +40,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jaxloss", description="A functional loss toolkit for JAX.")
+    parser = argparse.ArgumentParser(
+        prog="jaxloss", description="A functional loss toolkit for JAX."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     lister = commands.add_parser("list", help="print the registered losses as a table")
     lister.add_argument("--family", help="only this family (e.g. regression)")

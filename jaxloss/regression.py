@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from jaxloss import _checks
 from jaxloss._numerics import abs_, log_cosh, safe_sqrt, upcast, xlogy
-from jaxloss._reduce import AxisName, reduce_loss
+from jaxloss._reduce import AxisName, fill_masked, mask_of, reduce_loss
 from jaxloss.registry import Example, LossSpec, register
 
 __all__ = [
@@ -36,13 +36,21 @@ __all__ = [
 Array = jax.Array
 
 
-def _prepare(fn: str, predictions: Array, targets: Array) -> tuple[Array, Array]:
-    """Validates a (predictions, targets) pair and upcasts both to the compute dtype."""
+def _prepare(
+    fn: str, predictions: Array, targets: Array, where: Array | None
+) -> tuple[Array, Array, Array | None]:
+    """Validates a (predictions, targets) pair, upcasts both to the compute dtype and
+    zeroes masked-out entries, so NaN or Inf there (padding) cannot reach a gradient.
+
+    Returns the two arrays and the mask broadcast to their shape.
+    """
     predictions, targets = jnp.asarray(predictions), jnp.asarray(targets)
     _checks.check_floating(fn, "predictions", predictions)
     _checks.check_numeric(fn, "targets", targets)
     _checks.check_same_shape(fn, "predictions", predictions, "targets", targets)
-    return upcast(predictions, targets)
+    p, t = upcast(predictions, targets)
+    mask = mask_of(fn, where, p.shape)
+    return fill_masked(mask, p, 0.0), fill_masked(mask, t, 0.0), mask
 
 
 def mse_loss(
@@ -77,7 +85,7 @@ def mse_loss(
       >>> float(jaxloss.mse_loss(jnp.array([1.0, 2.0]), jnp.array([1.0, 4.0])))
       2.0
     """
-    p, t = _prepare("mse_loss", predictions, targets)
+    p, t, _ = _prepare("mse_loss", predictions, targets, where)
     return reduce_loss(
         jnp.square(p - t),
         fn="mse_loss",
@@ -108,7 +116,7 @@ def l1_loss(
       >>> float(jaxloss.l1_loss(jnp.array([1.0, 2.0]), jnp.array([1.0, 5.0])))
       1.5
     """
-    p, t = _prepare("l1_loss", predictions, targets)
+    p, t, _ = _prepare("l1_loss", predictions, targets, where)
     return reduce_loss(
         abs_(p - t),
         fn="l1_loss",
@@ -145,9 +153,13 @@ def rmse_loss(
       >>> float(jaxloss.rmse_loss(jnp.array([0.0, 0.0]), jnp.array([3.0, 4.0])))
       3.535533905029297
     """
-    p, t = _prepare("rmse_loss", predictions, targets)
+    p, t, _ = _prepare("rmse_loss", predictions, targets, where)
     mean_squared = reduce_loss(
-        jnp.square(p - t), fn="rmse_loss", reduction=reduction, weight=weight, where=where,
+        jnp.square(p - t),
+        fn="rmse_loss",
+        reduction=reduction,
+        weight=weight,
+        where=where,
         axis_name=axis_name,
     )
     return safe_sqrt(mean_squared)
@@ -184,7 +196,7 @@ def huber_loss(
       1.3125
     """
     _checks.check_range("huber_loss", "delta", delta, low=0.0, low_open=True)
-    p, t = _prepare("huber_loss", predictions, targets)
+    p, t, _ = _prepare("huber_loss", predictions, targets, where)
     error = abs_(p - t)
     loss = jnp.where(error < delta, 0.5 * jnp.square(error), delta * (error - 0.5 * delta))
     return reduce_loss(
@@ -222,7 +234,7 @@ def smooth_l1_loss(
       1.3125
     """
     _checks.check_range("smooth_l1_loss", "beta", beta, low=0.0)
-    p, t = _prepare("smooth_l1_loss", predictions, targets)
+    p, t, _ = _prepare("smooth_l1_loss", predictions, targets, where)
     error = abs_(p - t)
     quadratic = error < beta
     # beta = 0 never selects the quadratic branch; keep its division finite anyway
@@ -258,7 +270,7 @@ def log_cosh_loss(
       >>> round(float(jaxloss.log_cosh_loss(jnp.array([1e4]), jnp.array([0.0]))), 1)
       9999.3
     """
-    p, t = _prepare("log_cosh_loss", predictions, targets)
+    p, t, _ = _prepare("log_cosh_loss", predictions, targets, where)
     return reduce_loss(
         log_cosh(p - t),
         fn="log_cosh_loss",
@@ -315,7 +327,7 @@ def quantile_loss(
         if jnp.shape(targets) == predictions.shape[:-1]:
             targets = jnp.expand_dims(targets, -1) * jnp.ones_like(predictions)
     _checks.check_range(fn, "quantiles", quantiles, low=0.0, high=1.0)
-    p, t = _prepare(fn, predictions, targets)
+    p, t, _ = _prepare(fn, predictions, targets, where)
     error = t - p
     q = q.astype(p.dtype)
     loss = jnp.maximum(q * error, (q - 1.0) * error)
@@ -347,7 +359,7 @@ def mape_loss(
       10.0
     """
     _checks.check_range("mape_loss", "eps", eps, low=0.0, low_open=True)
-    p, t = _prepare("mape_loss", predictions, targets)
+    p, t, _ = _prepare("mape_loss", predictions, targets, where)
     loss = 100.0 * abs_(t - p) / jnp.maximum(jnp.abs(t), eps)
     return reduce_loss(
         loss,
@@ -382,7 +394,7 @@ def msle_loss(
       >>> round(float(jaxloss.msle_loss(jnp.array([0.0]), jnp.array([jnp.e - 1]))), 6)
       1.0
     """
-    p, t = _prepare("msle_loss", predictions, targets)
+    p, t, _ = _prepare("msle_loss", predictions, targets, where)
     _checks.require("msle_loss", "targets", t >= 0, t, "non-negative")
     loss = jnp.square(jnp.log1p(jnp.maximum(p, 0.0)) - jnp.log1p(jnp.maximum(t, 0.0)))
     return reduce_loss(
@@ -429,7 +441,7 @@ def poisson_nll_loss(
       1.0
     """
     fn = "poisson_nll_loss"
-    p, t = _prepare(fn, predictions, targets)
+    p, t, _ = _prepare(fn, predictions, targets, where)
     _checks.require(fn, "targets", t >= 0, t, "non-negative counts")
     if log_input:
         loss = jnp.exp(p) - t * p
@@ -503,8 +515,8 @@ def gaussian_nll_loss(
       2.0
     """
     fn = "gaussian_nll_loss"
-    p, t = _prepare(fn, predictions, targets)
-    v = _variance_like(fn, var, p.shape).astype(p.dtype)
+    p, t, mask = _prepare(fn, predictions, targets, where)
+    v = fill_masked(mask, _variance_like(fn, var, p.shape).astype(p.dtype), 1.0)
     _checks.require(fn, "var", v >= 0, v, "non-negative")
     clamped = v + jax.lax.stop_gradient(jnp.maximum(v, eps) - v)
     loss = 0.5 * (jnp.log(clamped) + jnp.square(p - t) / clamped)
@@ -572,13 +584,23 @@ def _gaussian_example(key: Array, batch: int, extreme: bool = False) -> Example:
 
 
 def _register(
-    fn, example=_pair_example, matches: str = "", tasks=("regression",),
-    input_kind: str = "predictions, targets", **kw,
+    fn,
+    example=_pair_example,
+    matches: str = "",
+    tasks=("regression",),
+    input_kind: str = "predictions, targets",
+    **kw,
 ) -> None:
     register(
         LossSpec(
-            name=fn.__name__, fn=fn, family="regression", tasks=tasks, input_kind=input_kind,
-            example=example, matches=matches, **kw,
+            name=fn.__name__,
+            fn=fn,
+            family="regression",
+            tasks=tasks,
+            input_kind=input_kind,
+            example=example,
+            matches=matches,
+            **kw,
         )
     )
 
@@ -609,10 +631,16 @@ _register(
     ("regression", "relative-error"),
 )
 _register(
-    poisson_nll_loss, _poisson_example, "torch F.poisson_nll_loss", ("regression", "counts"),
+    poisson_nll_loss,
+    _poisson_example,
+    "torch F.poisson_nll_loss",
+    ("regression", "counts"),
     input_kind="log-rates (or rates), counts",
 )
 _register(
-    gaussian_nll_loss, _gaussian_example, "torch F.gaussian_nll_loss", ("regression", "uncertainty"),
+    gaussian_nll_loss,
+    _gaussian_example,
+    "torch F.gaussian_nll_loss",
+    ("regression", "uncertainty"),
     input_kind="means, targets, variances",
 )

@@ -6,7 +6,6 @@ import re
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 from helpers import IDS, SPECS, call, example
 
@@ -45,11 +44,18 @@ def test_mismatched_targets_shape(spec, mode):
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_bad_mask_and_weight(spec, mode):
     ex = example(spec, batch=8)
-    with pytest.raises(TypeError, match=rf"jaxloss\.{spec.name}: where must be a boolean mask; got dtype float32"):
+    with pytest.raises(
+        TypeError, match=rf"jaxloss\.{spec.name}: where must be a boolean mask; got dtype float32"
+    ):
         _run(spec, ex, mode, where=jnp.ones((8,) + (1,) * (ex.args[0].ndim - 1)))
-    with pytest.raises(ValueError, match=rf"jaxloss\.{spec.name}: where has shape \(5,\), which does not broadcast"):
+    with pytest.raises(
+        ValueError, match=rf"jaxloss\.{spec.name}: where has shape \(5,\), which does not broadcast"
+    ):
         _run(spec, ex, mode, where=jnp.ones(5, bool))
-    with pytest.raises(ValueError, match=rf"jaxloss\.{spec.name}: weight has shape \(8, 99\), which does not broadcast"):
+    with pytest.raises(
+        ValueError,
+        match=rf"jaxloss\.{spec.name}: weight has shape \(8, 99\), which does not broadcast",
+    ):
         _run(spec, ex, mode, weight=jnp.ones((8, 99)))
 
 
@@ -59,24 +65,52 @@ def test_integer_predictions_rejected(spec, mode):
     ex = example(spec, batch=8)
     args = list(ex.args)
     args[0] = args[0].astype(jnp.int32)
-    with pytest.raises(TypeError, match=rf"jaxloss\.{spec.name}: predictions must be a floating-point array; got dtype int32"):
+    with pytest.raises(
+        TypeError,
+        match=rf"jaxloss\.{spec.name}: predictions must be a floating-point array; got dtype int32",
+    ):
         _run(spec, ex, mode, args)
 
 
 def test_issue_example_message():
-    with pytest.raises(ValueError, match=re.escape("jaxloss.mse_loss: targets has shape (4, 3) but predictions has shape (3, 4)")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "jaxloss.mse_loss: targets has shape (4, 3) but predictions has shape (3, 4)"
+        ),
+    ):
         jaxloss.mse_loss(jnp.zeros((3, 4)), jnp.zeros((4, 3)))
 
 
 @pytest.mark.parametrize(
     ("call_", "message"),
     [
-        (lambda: jaxloss.huber_loss(jnp.ones(2), jnp.ones(2), delta=0.0), "jaxloss.huber_loss: delta must be in (0.0, inf]; got 0.0"),
-        (lambda: jaxloss.smooth_l1_loss(jnp.ones(2), jnp.ones(2), beta=-1.0), "jaxloss.smooth_l1_loss: beta must be in [0.0, inf]; got -1.0"),
-        (lambda: jaxloss.quantile_loss(jnp.ones(2), jnp.ones(2), quantiles=1.5), "jaxloss.quantile_loss: quantiles must be in [0.0, 1.0]; got 1.5"),
-        (lambda: jaxloss.quantile_loss(jnp.ones((2, 2)), jnp.ones(2), quantiles=jnp.array([0.1, 0.5, 0.9])), "jaxloss.quantile_loss: predictions must have the 3 quantiles on its last axis; got shape (2, 2)"),
-        (lambda: jaxloss.gaussian_nll_loss(jnp.ones((2, 3)), jnp.ones((2, 3)), jnp.ones((3, 2))), "jaxloss.gaussian_nll_loss: var has shape (3, 2); expected predictions' shape (2, 3)"),
-        (lambda: jaxloss.mape_loss(jnp.ones(2), jnp.ones(2), eps=0.0), "jaxloss.mape_loss: eps must be in (0.0, inf]; got 0.0"),
+        (
+            lambda: jaxloss.huber_loss(jnp.ones(2), jnp.ones(2), delta=0.0),
+            "jaxloss.huber_loss: delta must be in (0.0, inf]; got 0.0",
+        ),
+        (
+            lambda: jaxloss.smooth_l1_loss(jnp.ones(2), jnp.ones(2), beta=-1.0),
+            "jaxloss.smooth_l1_loss: beta must be in [0.0, inf]; got -1.0",
+        ),
+        (
+            lambda: jaxloss.quantile_loss(jnp.ones(2), jnp.ones(2), quantiles=1.5),
+            "jaxloss.quantile_loss: quantiles must be in [0.0, 1.0]; got 1.5",
+        ),
+        (
+            lambda: jaxloss.quantile_loss(
+                jnp.ones((2, 2)), jnp.ones(2), quantiles=jnp.array([0.1, 0.5, 0.9])
+            ),
+            "jaxloss.quantile_loss: predictions must have the 3 quantiles on its last axis; got shape (2, 2)",
+        ),
+        (
+            lambda: jaxloss.gaussian_nll_loss(jnp.ones((2, 3)), jnp.ones((2, 3)), jnp.ones((3, 2))),
+            "jaxloss.gaussian_nll_loss: var has shape (3, 2); expected predictions' shape (2, 3)",
+        ),
+        (
+            lambda: jaxloss.mape_loss(jnp.ones(2), jnp.ones(2), eps=0.0),
+            "jaxloss.mape_loss: eps must be in (0.0, inf]; got 0.0",
+        ),
     ],
 )
 def test_option_errors(call_, message):
@@ -92,13 +126,48 @@ def test_checked_passes_good_input_through():
 @pytest.mark.parametrize(
     ("fn", "args", "kwargs", "message"),
     [
-        (jaxloss.mse_loss, (jnp.array([1.0, jnp.nan]), jnp.zeros(2)), {}, r"argument 0 must be finite \(no NaN or Inf\); got nan at flat index 1"),
-        (jaxloss.mse_loss, (jnp.zeros(2), jnp.zeros(2)), {"weight": jnp.array([1.0, jnp.inf])}, r"weight must be finite .*; got inf at flat index 1"),
-        (jaxloss.msle_loss, (jnp.ones(3), jnp.array([1.0, 2.0, -2.0])), {}, r"msle_loss: targets must be non-negative; got -2.0 at flat index 2"),
-        (jaxloss.poisson_nll_loss, (jnp.array([1.0, -0.5]), jnp.ones(2)), {"log_input": False}, r"predictions must be non-negative rates \(log_input=False\); got -0.5 at flat index 1"),
-        (jaxloss.poisson_nll_loss, (jnp.ones(2), jnp.array([-3.0, 1.0])), {}, r"targets must be non-negative counts; got -3.0 at flat index 0"),
-        (jaxloss.gaussian_nll_loss, (jnp.ones(2), jnp.ones(2), jnp.array([1.0, -1.0])), {}, r"var must be non-negative; got -1.0 at flat index 1"),
-        (jaxloss.mse_loss, (jnp.array([3e38]), jnp.array([-3e38])), {}, r"the result must be finite .*; got inf"),
+        (
+            jaxloss.mse_loss,
+            (jnp.array([1.0, jnp.nan]), jnp.zeros(2)),
+            {},
+            r"argument 0 must be finite \(no NaN or Inf\); got nan at flat index 1",
+        ),
+        (
+            jaxloss.mse_loss,
+            (jnp.zeros(2), jnp.zeros(2)),
+            {"weight": jnp.array([1.0, jnp.inf])},
+            r"weight must be finite .*; got inf at flat index 1",
+        ),
+        (
+            jaxloss.msle_loss,
+            (jnp.ones(3), jnp.array([1.0, 2.0, -2.0])),
+            {},
+            r"msle_loss: targets must be non-negative; got -2.0 at flat index 2",
+        ),
+        (
+            jaxloss.poisson_nll_loss,
+            (jnp.array([1.0, -0.5]), jnp.ones(2)),
+            {"log_input": False},
+            r"predictions must be non-negative rates \(log_input=False\); got -0.5 at flat index 1",
+        ),
+        (
+            jaxloss.poisson_nll_loss,
+            (jnp.ones(2), jnp.array([-3.0, 1.0])),
+            {},
+            r"targets must be non-negative counts; got -3.0 at flat index 0",
+        ),
+        (
+            jaxloss.gaussian_nll_loss,
+            (jnp.ones(2), jnp.ones(2), jnp.array([1.0, -1.0])),
+            {},
+            r"var must be non-negative; got -1.0 at flat index 1",
+        ),
+        (
+            jaxloss.mse_loss,
+            (jnp.array([3e38]), jnp.array([-3e38])),
+            {},
+            r"the result must be finite .*; got inf",
+        ),
     ],
 )
 def test_checked_reports_the_offending_value(fn, args, kwargs, message):

@@ -64,6 +64,24 @@ def test_where_equals_slicing(spec, reduction):
     assert np.all(np.asarray(unreduced)[~mask] == 0)
 
 
+def test_nan_in_masked_rows_cannot_leak(spec):
+    ex = example(spec)
+    mask = row_mask(BATCH)
+    where = broadcast_rows(mask, _unreduced_ndim(spec, ex))
+    poisoned = list(ex.args)
+    for i in ex.diff_argnums:
+        poisoned[i] = poisoned[i].at[~mask].set(jnp.nan)
+    for reduction in ("mean", "sum"):
+        clean = call(spec, ex, reduction=reduction, where=where)
+        assert_close(call(spec, ex, poisoned, reduction=reduction, where=where), clean, rtol=1e-6)
+        for g_poisoned, g_clean in zip(
+            grads(spec, ex, poisoned, reduction=reduction, where=where),
+            grads(spec, ex, reduction=reduction, where=where),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(g_poisoned, g_clean)
+
+
 @pytest.mark.parametrize("extreme", (False, True))
 @pytest.mark.parametrize("reduction", ("mean", "sum"))
 def test_where_all_false_gives_zero(spec, reduction, extreme):
@@ -120,7 +138,10 @@ def test_vmap_over_batch(spec):
 def test_gradients_float64(spec):
     with jax.enable_x64(True):
         ex = example(spec, batch=8)
-        args = [jnp.asarray(a, jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a for a in ex.args]
+        args = [
+            jnp.asarray(a, jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a
+            for a in ex.args
+        ]
 
         def f(*diff):
             full = list(args)
@@ -142,10 +163,16 @@ def test_sharded_jit_equals_single_device(spec, reduction):
     ex = example(spec)
     sharding = NamedSharding(_mesh(), P("batch"))
     sharded = [jax.device_put(a, sharding) for a in ex.args]
-    assert_close(jax.jit(lambda *a: call(spec, ex, a, reduction=reduction))(*sharded),
-                 call(spec, ex, reduction=reduction), rtol=1e-5)
-    assert_close(jax.jit(lambda *a: grads(spec, ex, a, reduction=reduction))(*sharded),
-                 grads(spec, ex, reduction=reduction), rtol=1e-5)
+    assert_close(
+        jax.jit(lambda *a: call(spec, ex, a, reduction=reduction))(*sharded),
+        call(spec, ex, reduction=reduction),
+        rtol=1e-5,
+    )
+    assert_close(
+        jax.jit(lambda *a: grads(spec, ex, a, reduction=reduction))(*sharded),
+        grads(spec, ex, reduction=reduction),
+        rtol=1e-5,
+    )
 
 
 @pytest.mark.parametrize("reduction", ("mean", "sum"))
@@ -160,8 +187,12 @@ def test_shard_map_axis_name_equals_single_device(spec, reduction):
     def per_device(where, *args):
         return call(spec, ex, args, reduction=reduction, where=where, axis_name="batch")
 
-    mapped = jax.jit(jax.shard_map(per_device, mesh=mesh, in_specs=(P("batch"), *specs), out_specs=P()))
-    assert_close(mapped(where, *ex.args), call(spec, ex, reduction=reduction, where=where), rtol=1e-5)
+    mapped = jax.jit(
+        jax.shard_map(per_device, mesh=mesh, in_specs=(P("batch"), *specs), out_specs=P())
+    )
+    assert_close(
+        mapped(where, *ex.args), call(spec, ex, reduction=reduction, where=where), rtol=1e-5
+    )
 
     def total(fn):
         def f(*diff):
@@ -170,7 +201,9 @@ def test_shard_map_axis_name_equals_single_device(spec, reduction):
                 full[i] = d
             return fn(where, *full)
 
-        return jax.grad(f, argnums=tuple(range(len(ex.diff_argnums))))(*[ex.args[i] for i in ex.diff_argnums])
+        return jax.grad(f, argnums=tuple(range(len(ex.diff_argnums))))(
+            *[ex.args[i] for i in ex.diff_argnums]
+        )
 
     def single(where, *args):
         return call(spec, ex, args, reduction=reduction, where=where)

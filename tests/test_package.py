@@ -13,7 +13,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def _run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False)
+    return subprocess.run(
+        args, capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False
+    )
 
 
 def test_import_does_not_pull_heavy_or_optional_packages():
@@ -47,7 +49,11 @@ def test_cli_list_prints_every_loss():
     script = pathlib.Path(sys.executable).parent / "jaxloss"
     assert script.exists(), "the jaxloss console script is installed"
     filtered = _run(str(script), "list", "--task", "outliers")
-    assert filtered.returncode == 0 and "huber_loss" in filtered.stdout and "mse_loss" not in filtered.stdout
+    assert (
+        filtered.returncode == 0
+        and "huber_loss" in filtered.stdout
+        and "mse_loss" not in filtered.stdout
+    )
     assert _run(str(script), "list", "--family", "nope").returncode == 1
 
 
@@ -56,7 +62,12 @@ def test_regression_demo_runs_quick():
     env.pop("XLA_FLAGS", None)
     result = subprocess.run(
         [sys.executable, "examples/regression_outliers.py", "--quick"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        env=env,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     for name in ("mse_loss", "huber_loss", "l1_loss", "test MAE"):

@@ -86,8 +86,16 @@ def test_poisson_nll_matches_torch(shape, log_input, full, eps):
     counts = rng.poisson(2.0, size=shape).astype(np.float32)  # includes 0 and 1
     options = {"log_input": log_input, "full": full, "eps": eps}
     for reduction in REDUCTIONS:
-        ours = _jax(lambda p, t=counts, r=reduction: jaxloss.poisson_nll_loss(p, t, reduction=r, **options), [preds])
-        ref = _torch(lambda p, t=counts, r=reduction: F.poisson_nll_loss(p, torch.tensor(t, dtype=torch.float64), reduction=r, **options), [preds])
+        ours = _jax(
+            lambda p, t=counts, r=reduction: jaxloss.poisson_nll_loss(p, t, reduction=r, **options),
+            [preds],
+        )
+        ref = _torch(
+            lambda p, t=counts, r=reduction: F.poisson_nll_loss(
+                p, torch.tensor(t, dtype=torch.float64), reduction=r, **options
+            ),
+            [preds],
+        )
         assert_close(ours, ref, rtol=2e-5, atol=1e-5)
 
 
@@ -100,32 +108,53 @@ def test_gaussian_nll_matches_torch(var_shape, full, eps):
     vshape = {"same": shape, "no_last_axis": shape[:-1], "one_axis_is_1": (3, 1, 5)}[var_shape]
     var = np.exp(np.random.default_rng(5).normal(size=vshape)).astype(np.float32)
     var.flat[0] = 1e-9  # below eps: clamped, gradient passed straight through as torch does
-    _check_torch(jaxloss.gaussian_nll_loss, F.gaussian_nll_loss, [p, t, var], {"full": full, "eps": eps})
+    _check_torch(
+        jaxloss.gaussian_nll_loss, F.gaussian_nll_loss, [p, t, var], {"full": full, "eps": eps}
+    )
 
 
 def test_gaussian_nll_negative_variance_is_nan_not_silent():
-    value = jaxloss.gaussian_nll_loss(jnp.zeros(3), jnp.ones(3), jnp.array([1.0, -1.0, 1.0]), reduction="none")
+    value = jaxloss.gaussian_nll_loss(
+        jnp.zeros(3), jnp.ones(3), jnp.array([1.0, -1.0, 1.0]), reduction="none"
+    )
     assert np.isnan(value[1]) and np.all(np.isfinite(np.asarray(value)[[0, 2]]))
     with pytest.raises(ValueError, match="negative"):
         F.gaussian_nll_loss(torch.zeros(3), torch.ones(3), torch.tensor([1.0, -1.0, 1.0]))
 
 
-@pytest.mark.parametrize(("jfn", "tfn"), [(jaxloss.mse_loss, F.mse_loss), (jaxloss.l1_loss, F.l1_loss), (jaxloss.huber_loss, F.huber_loss)])
+@pytest.mark.parametrize(
+    ("jfn", "tfn"),
+    [
+        (jaxloss.mse_loss, F.mse_loss),
+        (jaxloss.l1_loss, F.l1_loss),
+        (jaxloss.huber_loss, F.huber_loss),
+    ],
+)
 def test_weight_against_torch(jfn, tfn):
     p, t = _inputs((6, 5), 21)
     w = np.random.default_rng(2).uniform(0.1, 3.0, size=(6, 5)).astype(np.float32)
     for reduction in ("sum", "none"):
-        assert_close(jfn(p, t, weight=w, reduction=reduction), tfn(torch.tensor(p), torch.tensor(t), weight=torch.tensor(w), reduction=reduction).numpy())
+        assert_close(
+            jfn(p, t, weight=w, reduction=reduction),
+            tfn(
+                torch.tensor(p), torch.tensor(t), weight=torch.tensor(w), reduction=reduction
+            ).numpy(),
+        )
     # jaxloss's weighted mean divides by the element count (DESIGN.md); torch 2.13's
     # mse/l1 divide by weight.sum() while its huber divides by the count.
-    torch_sum = tfn(torch.tensor(p), torch.tensor(t), weight=torch.tensor(w), reduction="sum").item()
+    torch_sum = tfn(
+        torch.tensor(p), torch.tensor(t), weight=torch.tensor(w), reduction="sum"
+    ).item()
     assert_close(jfn(p, t, weight=w), torch_sum / p.size)
 
 
 @pytest.mark.parametrize("delta", [0.5, 1.0, 3.0])
 def test_huber_matches_optax(delta):
     p, t = _inputs((5, 6), 4)
-    assert_close(jaxloss.huber_loss(p, t, delta=delta, reduction="none"), optax.losses.huber_loss(p, t, delta=delta))
+    assert_close(
+        jaxloss.huber_loss(p, t, delta=delta, reduction="none"),
+        optax.losses.huber_loss(p, t, delta=delta),
+    )
 
 
 def test_log_cosh_matches_optax_and_numpy():
@@ -161,7 +190,9 @@ def test_quantile_scalar_against_numpy(quantiles):
     e = t.astype(np.float64) - p
     ref = np.where(e >= 0, quantiles * e, (quantiles - 1) * e)
     assert_close(jaxloss.quantile_loss(p, t, quantiles=quantiles, reduction="none"), ref)
-    g = jax.grad(lambda a: jaxloss.quantile_loss(a, jnp.asarray(t), quantiles=quantiles, reduction="sum"))(jnp.asarray(p))
+    g = jax.grad(
+        lambda a: jaxloss.quantile_loss(a, jnp.asarray(t), quantiles=quantiles, reduction="sum")
+    )(jnp.asarray(p))
     assert_close(g, np.where(e >= 0, -quantiles, 1 - quantiles))
 
 
@@ -172,7 +203,9 @@ def test_quantile_vector_shared_target_against_numpy():
     e = y[:, None].astype(np.float64) - p
     ref = np.maximum(q * e, (q - 1) * e)
     assert_close(jaxloss.quantile_loss(p, y, quantiles=q, reduction="none"), ref)
-    assert_close(jaxloss.quantile_loss(p, t, quantiles=q), np.maximum(q * (t - p), (q - 1) * (t - p)).mean())
+    assert_close(
+        jaxloss.quantile_loss(p, t, quantiles=q), np.maximum(q * (t - p), (q - 1) * (t - p)).mean()
+    )
     assert_close(jaxloss.quantile_loss(p, p, quantiles=0.5), 0.0)
     # median quantile is half the absolute error
     assert_close(jaxloss.quantile_loss(p, t, quantiles=0.5), 0.5 * np.abs(p - t).mean())
@@ -190,7 +223,9 @@ def test_mape_against_keras_formula():
 def test_msle_against_keras_formula():
     p, t = _inputs((5, 4), 15, positive=True)
     p[0, 0] = -0.5  # clamped as Keras does
-    keras = (np.log(np.maximum(p.astype(np.float64), 1e-7) + 1) - np.log(np.maximum(t, 1e-7) + 1)) ** 2
+    keras = (
+        np.log(np.maximum(p.astype(np.float64), 1e-7) + 1) - np.log(np.maximum(t, 1e-7) + 1)
+    ) ** 2
     assert_close(jaxloss.msle_loss(p, t, reduction="none"), keras, rtol=1e-5, atol=1e-6)
     g = jax.grad(lambda a: jaxloss.msle_loss(a, jnp.asarray(t), reduction="sum"))(jnp.asarray(p))
     d = np.log1p(np.maximum(p, 0)) - np.log1p(t)
@@ -207,7 +242,10 @@ def test_seed_001_outlier_example_from_the_formulas():
     assert_close(jaxloss.mae_loss(yhat, y), 2.1, rtol=1e-5)
     assert_close(jaxloss.huber_loss(yhat, y), 1.907, rtol=1e-5)
     for ours, theirs in [(jaxloss.mae_loss, F.l1_loss), (jaxloss.huber_loss, F.huber_loss)]:
-        assert_close(ours(yhat, y), theirs(torch.tensor(np.asarray(yhat)), torch.tensor(np.asarray(y))).item())
+        assert_close(
+            ours(yhat, y),
+            theirs(torch.tensor(np.asarray(yhat)), torch.tensor(np.asarray(y))).item(),
+        )
 
 
 def test_log_cosh_large_errors_do_not_overflow():
@@ -223,7 +261,8 @@ def test_smooth_l1_beta_zero_is_exactly_l1():
     t[0] = p[0]  # exact zero errors
     for reduction in REDUCTIONS:
         np.testing.assert_array_equal(
-            jaxloss.smooth_l1_loss(p, t, beta=0.0, reduction=reduction), jaxloss.l1_loss(p, t, reduction=reduction)
+            jaxloss.smooth_l1_loss(p, t, beta=0.0, reduction=reduction),
+            jaxloss.l1_loss(p, t, reduction=reduction),
         )
     g = jax.grad(lambda a: jaxloss.smooth_l1_loss(a, jnp.asarray(t), beta=0.0))(jnp.asarray(p))
     assert np.all(np.isfinite(g)) and np.all(np.asarray(g)[0] == 0)
