@@ -50,7 +50,9 @@ def broadcast_rows(mask: np.ndarray, ndim: int) -> jax.Array:
 
 
 def assert_close(a, b, rtol=1e-5, atol=1e-6):
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+    leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
+    assert len(leaves_a) == len(leaves_b), f"{len(leaves_a)} arrays vs {len(leaves_b)}"
+    for x, y in zip(leaves_a, leaves_b, strict=True):
         np.testing.assert_allclose(
             np.asarray(x, np.float64), np.asarray(y, np.float64), rtol=rtol, atol=atol
         )
