@@ -39,6 +39,22 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(argv: Sequence[str]) -> int:
+    """Runs the harness in ``benchmarks/``, which ships with a source checkout."""
+    import importlib
+    import pathlib
+
+    checkout = pathlib.Path(__file__).resolve().parent.parent
+    if (checkout / "benchmarks" / "harness.py").exists() and str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    try:
+        harness = importlib.import_module("benchmarks.harness")
+    except ImportError as exc:
+        print(f"jaxloss bench needs a source checkout with benchmarks/ ({exc})", file=sys.stderr)
+        return 2
+    return harness.main(list(argv))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jaxloss", description="A functional loss toolkit for JAX."
@@ -48,10 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     lister.add_argument("--family", help="only this family (e.g. regression)")
     lister.add_argument("--task", help="only losses tagged with this task (e.g. outliers)")
     lister.set_defaults(run=_list)
+    # `bench` hands all its arguments to the harness's own parser (see main)
+    commands.add_parser("bench", help="run the benchmark harness (jaxloss bench --help)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        return _bench(argv[1:])
     args = build_parser().parse_args(argv)
     return args.run(args)
 

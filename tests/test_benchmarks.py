@@ -1,0 +1,54 @@
+"""The benchmark harness runs and writes well-formed results (never a timing assertion)."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks import harness
+
+
+def test_quick_run_structure(tmp_path, capsys):
+    assert (
+        harness.main(["--quick", "--only", "mse_loss", "huber_loss", "--out", str(tmp_path)]) == 0
+    )
+    stdout = capsys.readouterr().out
+    jsons = list(tmp_path.glob("*-quick.json"))
+    assert len(jsons) == 1
+    stem = jsons[0].with_suffix("")
+    assert stem.with_suffix(".md").read_text() in stdout
+    assert stem.with_suffix(".png").stat().st_size > 1000
+
+    report = json.loads(jsons[0].read_text())
+    assert {
+        "date",
+        "machine",
+        "bandwidth_bytes_per_s",
+        "bandwidth_detail",
+        "sizes",
+        "results",
+    } <= set(report)
+    assert {"cpu", "cores", "device", "versions"} <= set(report["machine"])
+    assert report["machine"]["versions"]["jax"]
+    assert [r["loss"] for r in report["results"]] == ["mse_loss", "huber_loss"]
+    for r in report["results"]:
+        for mode in ("fwd", "fwd_bwd"):
+            entry = r["jaxloss"][mode]
+            for key in (
+                "time_s",
+                "compile_s",
+                "temp_bytes",
+                "transcendentals_per_element",
+                "flops_per_element",
+                "floor_bytes",
+                "bandwidth_fraction",
+            ):
+                assert key in entry and entry[key] >= 0
+        # both losses have a torch peer and huber an optax one; ratios are jaxloss / peer
+        assert "torch" in r["peers"]
+        for peer, ratio in r["ratios"].items():
+            for mode in ("fwd", "fwd_bwd"):
+                expected = r["jaxloss"][mode]["time_s"] / r["peers"][peer][mode]["time_s"]
+                assert abs(ratio[mode] - expected) <= 1e-9 * expected
+    assert "optax" in report["results"][1]["peers"]
+    header = [line for line in stdout.splitlines() if line.startswith("| loss |")]
+    assert header and "ratio torch" in header[0]
