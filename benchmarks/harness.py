@@ -123,7 +123,13 @@ def _torch_case(tfn: Callable, args, kwargs, diff, device: str, budget_s: float,
     targs = [to_torch(a) for a in args]
     tkw = {k: to_torch(v) for k, v in kwargs.items()}
     sync = (lambda _: torch.cuda.synchronize()) if device == "cuda" else (lambda _: None)
-    f = torch.compile(tfn, dynamic=False) if compile_ else tfn
+    if compile_:
+        # a fresh cache per case: dynamo otherwise hits its recompile limit across
+        # sizes and grad modes and silently falls back to eager
+        torch._dynamo.reset()
+        f = torch.compile(tfn, dynamic=False)
+    else:
+        f = tfn
     leaves = [targs[i].detach().clone().requires_grad_(True) for i in diff]
     full = _splice(targs, diff, leaves)
 

@@ -161,8 +161,9 @@ def checked(loss_fn: Callable[..., Any]) -> Callable[..., Any]:
     hold (labels in range, probabilities in [0, 1], ...) and that the result is
     finite. A violation raises ``JaxRuntimeError`` naming the offending value.
 
-    Call it eagerly (it is a debugging aid); to compile, wrap the inner function:
-    ``checked(jax.jit(...))`` is not needed since checkify traces the loss itself.
+    Call the wrapped function outside ``jit``: it is a debugging aid that traces the
+    loss under checkify itself and raises on the host. Checks run on the inputs as
+    given, so NaN padding under a ``where`` mask is reported too.
 
     Example:
         >>> import jax.numpy as jnp, jaxloss

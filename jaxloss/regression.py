@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss import _checks
-from jaxloss._numerics import abs_, log_cosh, safe_sqrt, upcast, xlogy
+from jaxloss._numerics import abs_, log_cosh, safe_sqrt, upcast
 from jaxloss._reduce import AxisName, fill_masked, mask_of, reduce_loss
 from jaxloss.registry import Example, LossSpec, register
 
@@ -317,7 +317,6 @@ def quantile_loss(
     if q.ndim > 1:
         _checks.fail(fn, f"quantiles must be a scalar or a vector; got shape {q.shape}")
     if q.ndim == 1:
-        _checks.check_floating(fn, "predictions", jnp.asarray(predictions))
         if predictions.shape[-1:] != q.shape:
             _checks.fail(
                 fn,
@@ -325,7 +324,7 @@ def quantile_loss(
                 f"got shape {predictions.shape}",
             )
         if jnp.shape(targets) == predictions.shape[:-1]:
-            targets = jnp.expand_dims(targets, -1) * jnp.ones_like(predictions)
+            targets = jnp.broadcast_to(jnp.expand_dims(targets, -1), predictions.shape)
     _checks.check_range(fn, "quantiles", quantiles, low=0.0, high=1.0)
     p, t, _ = _prepare(fn, predictions, targets, where)
     error = t - p
@@ -449,10 +448,12 @@ def poisson_nll_loss(
         _checks.require(fn, "predictions", p >= 0, p, "non-negative rates (log_input=False)")
         loss = p - t * jnp.log(p + eps)
     if full:
-        big = t > 1
-        safe_t = jnp.where(big, t, 2.0)
-        stirling = xlogy(safe_t, safe_t) - safe_t + 0.5 * jnp.log(2 * math.pi * safe_t)
-        loss = loss + jnp.where(big, stirling, 0.0)
+        # Stirling's log(y!) for y > 1, else 0; written with max and a 0/1 factor
+        # rather than selects so that XLA fuses it into the reduction
+        safe_t = jnp.maximum(t, 1.0)
+        log_t = jnp.log(safe_t)
+        stirling = safe_t * log_t - safe_t + 0.5 * (math.log(2 * math.pi) + log_t)
+        loss = loss + stirling * (t > 1).astype(t.dtype)
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from helpers import assert_close
 
+from jaxloss import _checks, _reduce
 from jaxloss import _numerics as nm
-from jaxloss import _reduce
 
 
 def test_abs_has_torch_subgradient_at_zero():
@@ -70,3 +70,13 @@ def test_reduce_loss_weighted_masked_mean_against_numpy():
         _reduce.reduce_loss(jnp.asarray(loss), fn="t", normalizer=2.0, reduction="mean"),
         loss.sum() / 2,
     )
+
+
+def test_check_rank_and_option_messages():
+    with pytest.raises(
+        ValueError, match=r"^jaxloss\.f: logits must have rank 2; got shape \(3,\)$"
+    ):
+        _checks.check_rank("f", "logits", jnp.ones(3), 2)
+    with pytest.raises(ValueError, match=r"^jaxloss\.f: mode must be one of 'a', 'b'; got 'c'$"):
+        _checks.check_option("f", "mode", "c", ("a", "b"))
+    _checks.check_rank("f", "logits", jnp.ones((2, 3)), {2, 3})
