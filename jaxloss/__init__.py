@@ -7,6 +7,23 @@ for the catalogue and ``python -m jaxloss list`` for a table.
 
 from jaxloss import registry
 from jaxloss._checks import checked
+from jaxloss.classification import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge_embedding_loss,
+    hinge_loss,
+    multi_margin_loss,
+    multiclass_hinge_loss,
+    multilabel_soft_margin_loss,
+    nll_loss,
+    poly1_cross_entropy,
+    sigmoid_focal_loss,
+    smooth_labels,
+    soft_margin_loss,
+    softmax_focal_loss,
+    squared_hinge_loss,
+)
 from jaxloss.regression import (
     gaussian_nll_loss,
     huber_loss,
@@ -25,8 +42,13 @@ from jaxloss.regression import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
     "checked",
+    "cross_entropy",
     "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "hinge_loss",
     "huber_loss",
     "l1_loss",
     "log_cosh_loss",
@@ -34,9 +56,19 @@ __all__ = [
     "mape_loss",
     "mse_loss",
     "msle_loss",
+    "multi_margin_loss",
+    "multiclass_hinge_loss",
+    "multilabel_soft_margin_loss",
+    "nll_loss",
     "poisson_nll_loss",
+    "poly1_cross_entropy",
     "quantile_loss",
     "registry",
     "rmse_loss",
+    "sigmoid_focal_loss",
     "smooth_l1_loss",
+    "smooth_labels",
+    "soft_margin_loss",
+    "softmax_focal_loss",
+    "squared_hinge_loss",
 ]

@@ -92,3 +92,55 @@ def log_cosh(x: jax.Array) -> jax.Array:
 def _log_cosh_jvp(primals, tangents):
     (x,), (t,) = primals, tangents
     return log_cosh(x), jnp.tanh(x) * t
+
+
+def log_sigmoid_pair(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(log sigmoid(x), log sigmoid(-x)) from one exp and one log1p.
+
+    With e = exp(-|x|): log sigmoid(x) = min(x, 0) - log1p(e) and
+    log sigmoid(-x) = -max(x, 0) - log1p(e). Their derivatives reuse e, so a
+    binary cross-entropy costs two transcendentals per element, value and gradient.
+    """
+    softplus_neg_abs = jnp.log1p(jnp.exp(-jnp.abs(x)))
+    return jnp.minimum(x, 0.0) - softplus_neg_abs, -jnp.maximum(x, 0.0) - softplus_neg_abs
+
+
+def power(z: jax.Array, gamma: float | jax.Array) -> jax.Array:
+    """z ** gamma for z >= 0 with a finite derivative at z = 0 for every gamma >= 0.
+
+    Integer gamma uses repeated multiplication (exact, no transcendentals). For
+    0 < gamma < 1 the true derivative at 0 is infinite; it is taken as 0 there,
+    the limit of the focal-loss gradient it feeds.
+    """
+    if not isinstance(gamma, jax.core.Tracer) and float(gamma).is_integer() and gamma >= 0:
+        return z ** int(gamma)
+    return _fractional_power(z, jnp.asarray(gamma, z.dtype))
+
+
+@jax.custom_jvp
+def _fractional_power(z, gamma):
+    positive = z > 0
+    return jnp.where(positive, jnp.power(jnp.where(positive, z, 1.0), gamma), 0.0)
+
+
+@_fractional_power.defjvp
+def _fractional_power_jvp(primals, tangents):
+    (z, gamma), (tz, tgamma) = primals, tangents
+    positive = z > 0
+    safe_z = jnp.where(positive, z, 1.0)
+    value = _fractional_power(z, gamma)
+    dz = jnp.where(positive, gamma * _fractional_power(safe_z, gamma - 1.0), 0.0)
+    dgamma = jnp.where(positive, value * jnp.log(safe_z), 0.0)
+    return value, dz * tz + dgamma * tgamma
+
+
+def sigmoid_pair(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(sigmoid(x), sigmoid(-x)), each exact to full relative precision.
+
+    Built on the same exp(-|x|) as :func:`log_sigmoid_pair`, which XLA computes
+    once when both are used; ``1 - sigmoid(x)`` would round to 0 past x ~ 17.
+    """
+    e = jnp.exp(-jnp.abs(x))
+    big, small = 1.0 / (1.0 + e), e / (1.0 + e)
+    positive = x >= 0
+    return jnp.where(positive, big, small), jnp.where(positive, small, big)

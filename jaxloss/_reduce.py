@@ -43,6 +43,30 @@ def fill_masked(mask: jax.Array | None, x: jax.Array, fill: float) -> jax.Array:
     return x if mask is None else jnp.where(mask, x, fill)
 
 
+def prepare_pair(
+    fn: str,
+    output_name: str,
+    output: jax.Array,
+    targets: jax.Array,
+    where: jax.Array | None,
+    *,
+    target_fill: float = 0.0,
+) -> tuple[jax.Array, jax.Array, jax.Array | None]:
+    """Validates an elementwise (output, targets) pair, upcasts both to the compute
+    dtype and fills masked-out entries (output 0, targets ``target_fill``), so NaN
+    or Inf there (padding) cannot reach a gradient.
+
+    Returns the two arrays and the mask broadcast to their shape.
+    """
+    output, targets = jnp.asarray(output), jnp.asarray(targets)
+    _checks.check_floating(fn, output_name, output)
+    _checks.check_numeric(fn, "targets", targets)
+    _checks.check_same_shape(fn, output_name, output, "targets", targets)
+    x, t = upcast(output, targets)
+    mask = mask_of(fn, where, x.shape)
+    return fill_masked(mask, x, 0.0), fill_masked(mask, t, target_fill), mask
+
+
 def reduce_loss(
     loss: jax.Array,
     *,

@@ -30,6 +30,9 @@ class Example:
     kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     # positions in ``args`` that hold differentiable floating-point inputs
     diff_argnums: tuple[int, ...] = (0,)
+    # how many elements of the "none" output count in the mean (None: all of them;
+    # fewer when the example holds ignored targets)
+    counted: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,8 +48,10 @@ class LossSpec:
     matches: str = ""
     # "mean"/"sum" are the mean/sum of the "none" output (False for e.g. RMSE)
     linear_reduction: bool = True
-    # whether ``weight`` rescales elements of the "none" output
-    elementwise_weight: bool = True
+    # what ``weight`` means: "elementwise" (rescales elements of the "none" output),
+    # "class" (a [C] vector of per-class weights), "nonlinear" (accepted, but the
+    # loss is not linear in it, e.g. RMSE) or "none" (no ``weight`` argument)
+    weight_kind: str = "elementwise"
     aliases: tuple[str, ...] = ()
 
 

@@ -14,8 +14,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss import _checks
-from jaxloss._numerics import abs_, log_cosh, safe_sqrt, upcast
-from jaxloss._reduce import AxisName, fill_masked, mask_of, reduce_loss
+from jaxloss._numerics import abs_, log_cosh, safe_sqrt
+from jaxloss._reduce import AxisName, fill_masked, prepare_pair, reduce_loss
 from jaxloss.registry import Example, LossSpec, register
 
 __all__ = [
@@ -36,21 +36,8 @@ __all__ = [
 Array = jax.Array
 
 
-def _prepare(
-    fn: str, predictions: Array, targets: Array, where: Array | None
-) -> tuple[Array, Array, Array | None]:
-    """Validates a (predictions, targets) pair, upcasts both to the compute dtype and
-    zeroes masked-out entries, so NaN or Inf there (padding) cannot reach a gradient.
-
-    Returns the two arrays and the mask broadcast to their shape.
-    """
-    predictions, targets = jnp.asarray(predictions), jnp.asarray(targets)
-    _checks.check_floating(fn, "predictions", predictions)
-    _checks.check_numeric(fn, "targets", targets)
-    _checks.check_same_shape(fn, "predictions", predictions, "targets", targets)
-    p, t = upcast(predictions, targets)
-    mask = mask_of(fn, where, p.shape)
-    return fill_masked(mask, p, 0.0), fill_masked(mask, t, 0.0), mask
+def _prepare(fn: str, predictions: Array, targets: Array, where: Array | None):
+    return prepare_pair(fn, "predictions", predictions, targets, where)
 
 
 def mse_loss(
@@ -610,7 +597,7 @@ _register(mse_loss, matches="torch F.mse_loss")
 _register(
     l1_loss, matches="torch F.l1_loss", tasks=("regression", "outliers"), aliases=("mae_loss",)
 )
-_register(rmse_loss, linear_reduction=False, elementwise_weight=False)
+_register(rmse_loss, linear_reduction=False, weight_kind="nonlinear")
 _register(
     huber_loss, matches="torch F.huber_loss, optax huber_loss", tasks=("regression", "outliers")
 )
