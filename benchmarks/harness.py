@@ -118,7 +118,11 @@ def _torch_case(tfn: Callable, args, kwargs, diff, device: str, budget_s: float,
     import torch
 
     def to_torch(x):
-        return torch.from_numpy(np.array(x)).to(device) if isinstance(x, jax.Array) else x
+        if not isinstance(x, jax.Array):
+            return x
+        t = torch.from_numpy(np.array(x))
+        # torch wants int64 class indices
+        return (t.long() if not t.is_floating_point() else t).to(device)
 
     targs = [to_torch(a) for a in args]
     tkw = {k: to_torch(v) for k, v in kwargs.items()}

@@ -185,14 +185,46 @@ def binary_cross_entropy(
 
 
 def _bce_logits_elementwise(fn: str, x: Array, t: Array, pos_weight: Array | None) -> Array:
-    log_p, log_not_p = log_sigmoid_pair(x)
-    positive = t * log_p
-    if pos_weight is not None:
-        pos_weight = jnp.asarray(pos_weight)
-        _checks.check_numeric(fn, "pos_weight", pos_weight)
-        _checks.check_broadcastable(fn, "pos_weight", pos_weight, x.shape)
-        positive = pos_weight.astype(x.dtype) * positive
-    return -(positive + (1.0 - t) * log_not_p)
+    if pos_weight is None:
+        return _bce_logits(x, t)
+    pos_weight = jnp.asarray(pos_weight)
+    _checks.check_numeric(fn, "pos_weight", pos_weight)
+    _checks.check_broadcastable(fn, "pos_weight", pos_weight, x.shape)
+    return _bce_logits_pos_weight(x, t, pos_weight.astype(x.dtype))
+
+
+def _softplus_neg(x: Array) -> Array:
+    """softplus(-x) = max(-x, 0) + log1p(exp(-|x|)): two transcendentals, exact for all x."""
+    return jnp.maximum(-x, 0.0) + jnp.log1p(jnp.exp(-jnp.abs(x)))
+
+
+# The derivatives are given in closed form (sigmoid(x) - y, ...) so that XLA computes
+# the gradient straight from the inputs instead of keeping intermediates alive.
+@jax.custom_jvp
+def _bce_logits(x: Array, t: Array) -> Array:
+    return (1.0 - t) * x + _softplus_neg(x)
+
+
+@_bce_logits.defjvp
+def _bce_logits_jvp(primals, tangents):
+    (x, t), (tx, tt) = primals, tangents
+    return _bce_logits(x, t), (jax.nn.sigmoid(x) - t) * tx - x * tt
+
+
+@jax.custom_jvp
+def _bce_logits_pos_weight(x: Array, t: Array, pos_weight: Array) -> Array:
+    # torch's form: (1 - y) x + (1 + (p_w - 1) y) softplus(-x)
+    return (1.0 - t) * x + (1.0 + (pos_weight - 1.0) * t) * _softplus_neg(x)
+
+
+@_bce_logits_pos_weight.defjvp
+def _bce_logits_pos_weight_jvp(primals, tangents):
+    (x, t, pw), (tx, tt, tpw) = primals, tangents
+    sp = _softplus_neg(x)
+    scale = 1.0 + (pw - 1.0) * t
+    value = (1.0 - t) * x + scale * sp
+    dx = scale * jax.nn.sigmoid(x) - pw * t
+    return value, dx * tx + (-x + (pw - 1.0) * sp) * tt + t * sp * tpw
 
 
 def binary_cross_entropy_with_logits(
@@ -470,6 +502,61 @@ def _log_softmax(x: Array) -> Array:
     return jax.nn.log_softmax(x, axis=-1)
 
 
+@functools.partial(jax.custom_jvp, nondiff_argnums=(4,))
+def _ce_rows(x: Array, labels: Array, class_w: Array, eps: Array, smoothing: bool) -> Array:
+    r"""Per-row cross-entropy with class weights and label smoothing.
+
+    The derivative is given in closed form, :math:`p_j c - (1-\varepsilon) w_y [j = y]
+    - \varepsilon w_j / C` with :math:`c = (1-\varepsilon) w_y + \varepsilon \sum_{k} w_k / C`,
+    so XLA computes the gradient straight from the logits and the row's logsumexp
+    instead of keeping [N, C] intermediates alive. -inf logits (masked classes) are
+    left out of the smoothing sum.
+    """
+    return _ce_rows_parts(x, labels, class_w, eps, smoothing)[0]
+
+
+def _ce_rows_parts(x, labels, class_w, eps, smoothing):
+    # shifted by the row max, so a common offset of 1e8 still resolves log(C)
+    x = x - jax.lax.stop_gradient(jnp.max(x, axis=-1, keepdims=True))
+    lse = jnp.log(jnp.sum(jnp.exp(x), axis=-1))
+    w_y = class_w[labels]
+    nll = lse - _pick(x, labels)
+    if not smoothing:
+        return w_y * nll, lse, w_y, nll, None, None
+    finite = jnp.isfinite(x)
+    w_finite = jnp.where(finite, class_w, 0.0)
+    smooth = jnp.sum(w_finite, -1) * lse - jnp.sum(jnp.where(finite, class_w * x, 0.0), -1)
+    smooth = smooth / x.shape[-1]
+    return (1.0 - eps) * w_y * nll + eps * smooth, lse, w_y, nll, w_finite, smooth
+
+
+@_ce_rows.defjvp
+def _ce_rows_jvp(smoothing, primals, tangents):
+    x, labels, class_w, eps = primals
+    tx, _, tw, teps = tangents
+    num_classes = x.shape[-1]
+    loss, lse, w_y, nll, w_finite, smooth = _ce_rows_parts(x, labels, class_w, eps, smoothing)
+    x = x - jnp.max(x, axis=-1, keepdims=True)  # the shift _ce_rows_parts used
+    probs = jnp.exp(x - lse[..., None])
+    is_label = labels[..., None] == jnp.arange(num_classes)
+    if not smoothing:
+        dx = probs * w_y[..., None] - jnp.where(is_label, w_y[..., None], 0.0)
+        dw = jnp.where(is_label, nll[..., None], 0.0)
+        return loss, jnp.sum(dx * tx, -1) + jnp.sum(dw * tw, -1)
+    keep = 1.0 - eps
+    scale = keep * w_y + eps * jnp.sum(w_finite, -1) / num_classes
+    dx = (
+        probs * scale[..., None]
+        - jnp.where(is_label, (keep * w_y)[..., None], 0.0)
+        - eps * w_finite / num_classes
+    )
+    dw = keep * jnp.where(is_label, nll[..., None], 0.0) + eps / num_classes * jnp.where(
+        jnp.isfinite(x), lse[..., None] - x, 0.0
+    )
+    deps = smooth - w_y * nll
+    return loss, jnp.sum(dx * tx, -1) + jnp.sum(dw * tw, -1) + deps * teps
+
+
 def _finite_or_zero(log_probs: Array) -> Array:
     # -inf log-probabilities are classes masked out of the vocabulary: smoothing
     # puts no mass on them rather than an infinite loss
@@ -542,16 +629,15 @@ def cross_entropy(
         )
     x, labels, counted, bad = _logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
     class_w = _class_weight(fn, weight, x.shape[-1])
-    log_probs = _log_softmax(x)
-    loss = -_pick(log_probs, labels)
-    if class_w is not None:
-        loss = class_w[labels] * loss
-    if not isinstance(label_smoothing, float | int) or label_smoothing > 0:
-        smooth_terms = _finite_or_zero(log_probs)
-        if class_w is not None:
-            smooth_terms = class_w * smooth_terms
-        smooth = -jnp.sum(smooth_terms, axis=-1) / x.shape[-1]
-        loss = (1.0 - label_smoothing) * loss + label_smoothing * smooth
+    smoothing = isinstance(label_smoothing, jax.core.Tracer) or label_smoothing > 0
+    ones = jnp.ones(x.shape[-1], x.dtype)
+    loss = _ce_rows(
+        x,
+        labels,
+        ones if class_w is None else class_w.astype(x.dtype),
+        jnp.asarray(label_smoothing, x.dtype),
+        smoothing,
+    )
     return _reduce_classwise(
         loss,
         fn=fn,
@@ -672,7 +758,7 @@ def softmax_focal_loss(
     fn = "softmax_focal_loss"
     _checks.check_range(fn, "gamma", gamma, low=0.0)
     x, labels, counted, bad = _logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
-    ce = -_pick(_log_softmax(x), labels)
+    ce = _ce_rows(x, labels, jnp.ones(x.shape[-1], x.dtype), jnp.zeros((), x.dtype), False)
     loss = power(-jnp.expm1(-ce), gamma) * ce
     if alpha is not None:
         alpha = jnp.asarray(alpha, x.dtype)
@@ -825,7 +911,7 @@ def poly1_cross_entropy(
             ce + epsilon * one_minus_pt, fn=fn, reduction=reduction, where=mask, axis_name=axis_name
         )
     x, labels, counted, bad = _logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
-    ce = -_pick(_log_softmax(x), labels)
+    ce = _ce_rows(x, labels, jnp.ones(x.shape[-1], x.dtype), jnp.zeros((), x.dtype), False)
     return _reduce_classwise(
         ce - epsilon * jnp.expm1(-ce),
         fn=fn,
@@ -900,9 +986,10 @@ def _multiclass_example(
     batch: int,
     extreme: bool = False,
     *,
-    classes: int = 10,
+    classes: int = 256,
     ignore: bool = True,
     log_probs: bool = False,
+    class_alpha: bool = False,
     **kwargs,
 ):
     """``[batch, classes]`` logits and integer targets, every 8th row ignored; extreme
@@ -917,6 +1004,8 @@ def _multiclass_example(
         x = 3.0 * jax.random.normal(kx, (batch, classes))
     if log_probs:
         x = jax.nn.log_softmax(x, axis=-1)
+    if class_alpha:
+        kwargs["alpha"] = jnp.linspace(0.5, 1.5, classes)
     if not ignore:
         return Example((x, y), kwargs)
     y = y.at[::8].set(-100)
@@ -1011,7 +1100,7 @@ _register(
 )
 _register(
     softmax_focal_loss,
-    functools.partial(_multiclass_example, alpha=jnp.linspace(0.5, 1.5, 10)),
+    functools.partial(_multiclass_example, class_alpha=True),
     "seed 002 FocalLoss",
     (*_multi, "imbalance"),
     "logits, int targets",

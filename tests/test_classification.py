@@ -24,7 +24,9 @@ C = 5
 
 
 def _t(a, grad=False):
-    t = torch.tensor(np.asarray(a, np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a))
+    t = torch.tensor(
+        np.asarray(a, np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
+    )
     return t.requires_grad_(grad) if grad else t
 
 
@@ -67,33 +69,56 @@ def test_binary_cross_entropy_matches_torch(shape, weighted):
     t.flat[:2] = [1.0, 0.0]
     w = rng.uniform(0.5, 2.0, size=shape) if weighted else None
     for reduction in REDUCTIONS:
-        ours = _jax_value_grad(jaxloss.binary_cross_entropy, p.astype(np.float32), t, weight=w, reduction=reduction)
-        ref = _torch_value_grad(F.binary_cross_entropy, p, _t(t), weight=None if w is None else _t(w), reduction=reduction)
+        ours = _jax_value_grad(
+            jaxloss.binary_cross_entropy, p.astype(np.float32), t, weight=w, reduction=reduction
+        )
+        ref = _torch_value_grad(
+            F.binary_cross_entropy,
+            p,
+            _t(t),
+            weight=None if w is None else _t(w),
+            reduction=reduction,
+        )
         assert_close(ours, ref, rtol=1e-4, atol=1e-4)
         assert np.all(np.isfinite(ours[1]))
 
 
 @pytest.mark.parametrize("shape", [(7,), (4, 3), (2, 3, 4)])
-@pytest.mark.parametrize(("weighted", "pos_weighted"), list(itertools.product([False, True], repeat=2)))
+@pytest.mark.parametrize(
+    ("weighted", "pos_weighted"), list(itertools.product([False, True], repeat=2))
+)
 def test_bce_with_logits_matches_torch_and_optax(shape, weighted, pos_weighted):
     rng = np.random.default_rng(1)
     x = 4 * rng.normal(size=shape)
     t = rng.uniform(size=shape)  # soft targets
     w = rng.uniform(0.5, 2.0, size=shape) if weighted else None
-    pw = rng.uniform(0.5, 3.0, size=shape[-1:]) if pos_weighted else None  # broadcast on the last axis
+    pw = (
+        rng.uniform(0.5, 3.0, size=shape[-1:]) if pos_weighted else None
+    )  # broadcast on the last axis
     for reduction in REDUCTIONS:
         ours = _jax_value_grad(
-            jaxloss.binary_cross_entropy_with_logits, x.astype(np.float32), t, weight=w, pos_weight=pw, reduction=reduction
+            jaxloss.binary_cross_entropy_with_logits,
+            x.astype(np.float32),
+            t,
+            weight=w,
+            pos_weight=pw,
+            reduction=reduction,
         )
         ref = _torch_value_grad(
-            F.binary_cross_entropy_with_logits, x, _t(t), weight=None if w is None else _t(w),
-            pos_weight=None if pw is None else _t(pw), reduction=reduction,
+            F.binary_cross_entropy_with_logits,
+            x,
+            _t(t),
+            weight=None if w is None else _t(w),
+            pos_weight=None if pw is None else _t(pw),
+            reduction=reduction,
         )
         assert_close(ours, ref, rtol=1e-5, atol=1e-5)
     if not (weighted or pos_weighted):
         assert_close(
             jaxloss.binary_cross_entropy_with_logits(x, t, reduction="none"),
-            optax.sigmoid_binary_cross_entropy(jnp.asarray(x, jnp.float32), jnp.asarray(t, jnp.float32)),
+            optax.sigmoid_binary_cross_entropy(
+                jnp.asarray(x, jnp.float32), jnp.asarray(t, jnp.float32)
+            ),
         )
 
 
@@ -115,20 +140,39 @@ def test_sigmoid_focal_matches_torchvision_formula_and_optax(alpha, gamma):
     x = 3 * rng.normal(size=(6, 5))
     t = (rng.uniform(size=(6, 5)) < 0.3).astype(np.float64)
     ref = _torchvision_focal(x, t, alpha, gamma)
-    ours = jaxloss.sigmoid_focal_loss(x.astype(np.float32), t, alpha=alpha, gamma=gamma, reduction="none")
+    ours = jaxloss.sigmoid_focal_loss(
+        x.astype(np.float32), t, alpha=alpha, gamma=gamma, reduction="none"
+    )
     assert_close(ours, ref, rtol=1e-5, atol=1e-6)
     assert_close(jaxloss.sigmoid_focal_loss(x, t, alpha=alpha, gamma=gamma), ref.mean(), rtol=1e-5)
     optax_alpha = None if alpha is None or alpha < 0 else alpha
-    assert_close(ours, optax.sigmoid_focal_loss(jnp.asarray(x, jnp.float32), jnp.asarray(t, jnp.float32), alpha=optax_alpha, gamma=gamma), rtol=1e-4, atol=1e-6)
+    assert_close(
+        ours,
+        optax.sigmoid_focal_loss(
+            jnp.asarray(x, jnp.float32), jnp.asarray(t, jnp.float32), alpha=optax_alpha, gamma=gamma
+        ),
+        rtol=1e-4,
+        atol=1e-6,
+    )
     # gradient against the float64 formula by central differences
     with jax.enable_x64(True):
-        g = jax.grad(lambda a: jnp.sum(jaxloss.sigmoid_focal_loss(a, jnp.asarray(t), alpha=alpha, gamma=gamma, reduction="sum")))(jnp.asarray(x))
+        g = jax.grad(
+            lambda a: jnp.sum(
+                jaxloss.sigmoid_focal_loss(
+                    a, jnp.asarray(t), alpha=alpha, gamma=gamma, reduction="sum"
+                )
+            )
+        )(jnp.asarray(x))
         h = 1e-6
-        fd = (_torchvision_focal(x + h, t, alpha, gamma) - _torchvision_focal(x - h, t, alpha, gamma)) / (2 * h)
+        fd = (
+            _torchvision_focal(x + h, t, alpha, gamma) - _torchvision_focal(x - h, t, alpha, gamma)
+        ) / (2 * h)
         assert_close(g, fd, rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize(("ours", "exponent"), [(jaxloss.hinge_loss, 1), (jaxloss.squared_hinge_loss, 2)])
+@pytest.mark.parametrize(
+    ("ours", "exponent"), [(jaxloss.hinge_loss, 1), (jaxloss.squared_hinge_loss, 2)]
+)
 def test_hinge_losses_accept_both_target_conventions(ours, exponent):
     rng = np.random.default_rng(3)
     s = 2 * rng.normal(size=(5, 4)).astype(np.float32)
@@ -139,7 +183,9 @@ def test_hinge_losses_accept_both_target_conventions(ours, exponent):
     assert_close(ours(s, y01, reduction="none"), ref)
     if exponent == 1:
         assert_close(ours(s, ypm, reduction="none"), optax.hinge_loss(s, ypm))
-    assert np.isnan(float(ours(s, jnp.full((5, 4), 0.5))))  # neither convention: NaN, never a number
+    assert np.isnan(
+        float(ours(s, jnp.full((5, 4), 0.5)))
+    )  # neither convention: NaN, never a number
 
 
 def test_soft_margin_and_hinge_embedding_match_torch():
@@ -150,12 +196,24 @@ def test_soft_margin_and_hinge_embedding_match_torch():
     for reduction in REDUCTIONS:
         assert_close(
             _jax_value_grad(jaxloss.soft_margin_loss, x.astype(np.float32), y, reduction=reduction),
-            _torch_value_grad(F.soft_margin_loss, x, _t(y), reduction=reduction), rtol=1e-5, atol=1e-6,
+            _torch_value_grad(F.soft_margin_loss, x, _t(y), reduction=reduction),
+            rtol=1e-5,
+            atol=1e-6,
         )
         for margin in (0.5, 1.0, 2.0):
             assert_close(
-                _jax_value_grad(jaxloss.hinge_embedding_loss, d.astype(np.float32), y, margin=margin, reduction=reduction),
-                _torch_value_grad(F.hinge_embedding_loss, d, _t(y), margin=margin, reduction=reduction), rtol=1e-5, atol=1e-6,
+                _jax_value_grad(
+                    jaxloss.hinge_embedding_loss,
+                    d.astype(np.float32),
+                    y,
+                    margin=margin,
+                    reduction=reduction,
+                ),
+                _torch_value_grad(
+                    F.hinge_embedding_loss, d, _t(y), margin=margin, reduction=reduction
+                ),
+                rtol=1e-5,
+                atol=1e-6,
             )
 
 
@@ -167,8 +225,20 @@ def test_multilabel_soft_margin_matches_torch(shape, weighted):
     y = (rng.uniform(size=shape) < 0.4).astype(np.float64)
     w = rng.uniform(0.5, 2.0, size=shape[-1:]) if weighted else None
     for reduction in REDUCTIONS:
-        ours = _jax_value_grad(jaxloss.multilabel_soft_margin_loss, x.astype(np.float32), y, weight=w, reduction=reduction)
-        ref = _torch_value_grad(F.multilabel_soft_margin_loss, x, _t(y), weight=None if w is None else _t(w), reduction=reduction)
+        ours = _jax_value_grad(
+            jaxloss.multilabel_soft_margin_loss,
+            x.astype(np.float32),
+            y,
+            weight=w,
+            reduction=reduction,
+        )
+        ref = _torch_value_grad(
+            F.multilabel_soft_margin_loss,
+            x,
+            _t(y),
+            weight=None if w is None else _t(w),
+            reduction=reduction,
+        )
         assert_close(ours, ref, rtol=1e-5, atol=1e-6)
 
 
@@ -185,11 +255,21 @@ def test_cross_entropy_integer_targets_matches_torch(lead, weighted, smoothing):
     w = rng.uniform(0.2, 3.0, size=C) if weighted else None
     for reduction in REDUCTIONS:
         ours = _jax_value_grad(
-            jaxloss.cross_entropy, x.astype(np.float32), jnp.asarray(y), weight=w, label_smoothing=smoothing, reduction=reduction
+            jaxloss.cross_entropy,
+            x.astype(np.float32),
+            jnp.asarray(y),
+            weight=w,
+            label_smoothing=smoothing,
+            reduction=reduction,
         )
         ref = _torch_value_grad(
-            F.cross_entropy, x, _t(y), class_axis=True, weight=None if w is None else _t(w),
-            label_smoothing=smoothing, reduction=reduction,
+            F.cross_entropy,
+            x,
+            _t(y),
+            class_axis=True,
+            weight=None if w is None else _t(w),
+            label_smoothing=smoothing,
+            reduction=reduction,
         )
         assert_close(ours, ref, rtol=1e-5, atol=1e-6)
 
@@ -204,12 +284,21 @@ def test_cross_entropy_probability_targets_matches_torch(lead, weighted, smoothi
     w = rng.uniform(0.2, 3.0, size=C) if weighted else None
     for reduction in REDUCTIONS:
         ours = _jax_value_grad(
-            jaxloss.cross_entropy, x.astype(np.float32), jnp.asarray(q, jnp.float32), weight=w,
-            label_smoothing=smoothing, reduction=reduction,
+            jaxloss.cross_entropy,
+            x.astype(np.float32),
+            jnp.asarray(q, jnp.float32),
+            weight=w,
+            label_smoothing=smoothing,
+            reduction=reduction,
         )
         ref = _torch_value_grad(
-            F.cross_entropy, x, _class_first(_t(q)), class_axis=True, weight=None if w is None else _t(w),
-            label_smoothing=smoothing, reduction=reduction,
+            F.cross_entropy,
+            x,
+            _class_first(_t(q)),
+            class_axis=True,
+            weight=None if w is None else _t(w),
+            label_smoothing=smoothing,
+            reduction=reduction,
         )
         assert_close(ours, ref, rtol=1e-5, atol=1e-6)
 
@@ -218,12 +307,18 @@ def test_cross_entropy_integer_equals_one_hot():
     rng = np.random.default_rng(8)
     x = rng.normal(size=(7, C)).astype(np.float32)
     y = rng.integers(0, C, size=7)
-    assert_close(jaxloss.cross_entropy(x, y), jaxloss.cross_entropy(x, jax.nn.one_hot(y, C)), rtol=1e-6)
+    assert_close(
+        jaxloss.cross_entropy(x, y), jaxloss.cross_entropy(x, jax.nn.one_hot(y, C)), rtol=1e-6
+    )
     assert_close(
         jaxloss.cross_entropy(x, y, label_smoothing=0.1),
-        jaxloss.cross_entropy(x, jaxloss.smooth_labels(y, 0.1, num_classes=C)), rtol=1e-6,
+        jaxloss.cross_entropy(x, jaxloss.smooth_labels(y, 0.1, num_classes=C)),
+        rtol=1e-6,
     )
-    assert_close(jaxloss.cross_entropy(x, y, reduction="none"), optax.softmax_cross_entropy_with_integer_labels(x, y))
+    assert_close(
+        jaxloss.cross_entropy(x, y, reduction="none"),
+        optax.softmax_cross_entropy_with_integer_labels(x, y),
+    )
 
 
 @pytest.mark.parametrize("lead", CLASS_SHAPES)
@@ -234,8 +329,17 @@ def test_nll_loss_matches_torch(lead, weighted):
     y = _labels(lead, rng)
     w = rng.uniform(0.2, 3.0, size=C) if weighted else None
     for reduction in REDUCTIONS:
-        ours = _jax_value_grad(jaxloss.nll_loss, logp.astype(np.float32), jnp.asarray(y), weight=w, reduction=reduction)
-        ref = _torch_value_grad(F.nll_loss, logp, _t(y), class_axis=True, weight=None if w is None else _t(w), reduction=reduction)
+        ours = _jax_value_grad(
+            jaxloss.nll_loss, logp.astype(np.float32), jnp.asarray(y), weight=w, reduction=reduction
+        )
+        ref = _torch_value_grad(
+            F.nll_loss,
+            logp,
+            _t(y),
+            class_axis=True,
+            weight=None if w is None else _t(w),
+            reduction=reduction,
+        )
         assert_close(ours, ref, rtol=1e-5, atol=1e-6)
 
 
@@ -248,8 +352,24 @@ def test_multi_margin_matches_torch(p, margin, weighted):
     y = rng.integers(0, C, size=8)
     w = rng.uniform(0.2, 3.0, size=C) if weighted else None
     for reduction in REDUCTIONS:
-        ours = _jax_value_grad(jaxloss.multi_margin_loss, s.astype(np.float32), jnp.asarray(y), p=p, margin=margin, weight=w, reduction=reduction)
-        ref = _torch_value_grad(F.multi_margin_loss, s, _t(y), p=p, margin=margin, weight=None if w is None else _t(w), reduction=reduction)
+        ours = _jax_value_grad(
+            jaxloss.multi_margin_loss,
+            s.astype(np.float32),
+            jnp.asarray(y),
+            p=p,
+            margin=margin,
+            weight=w,
+            reduction=reduction,
+        )
+        ref = _torch_value_grad(
+            F.multi_margin_loss,
+            s,
+            _t(y),
+            p=p,
+            margin=margin,
+            weight=None if w is None else _t(w),
+            reduction=reduction,
+        )
         assert_close(ours, ref, rtol=1e-5, atol=1e-6)
 
 
@@ -257,12 +377,19 @@ def test_multiclass_hinge_poly1_and_smooth_labels_match_optax():
     rng = np.random.default_rng(11)
     s = rng.normal(size=(8, C)).astype(np.float32)
     y = rng.integers(0, C, size=8)
-    assert_close(jaxloss.multiclass_hinge_loss(s, y, reduction="none"), optax.losses.multiclass_hinge_loss(s, y))
+    assert_close(
+        jaxloss.multiclass_hinge_loss(s, y, reduction="none"),
+        optax.losses.multiclass_hinge_loss(s, y),
+    )
     one_hot = jax.nn.one_hot(y, C)
     for eps in (1.0, 2.0, -0.5):
         ref = optax.losses.poly_loss_cross_entropy(s, one_hot, epsilon=eps)
-        assert_close(jaxloss.poly1_cross_entropy(s, y, epsilon=eps, reduction="none"), ref, rtol=1e-5)
-        assert_close(jaxloss.poly1_cross_entropy(s, one_hot, epsilon=eps, reduction="none"), ref, rtol=1e-5)
+        assert_close(
+            jaxloss.poly1_cross_entropy(s, y, epsilon=eps, reduction="none"), ref, rtol=1e-5
+        )
+        assert_close(
+            jaxloss.poly1_cross_entropy(s, one_hot, epsilon=eps, reduction="none"), ref, rtol=1e-5
+        )
     assert_close(jaxloss.smooth_labels(one_hot, 0.2), optax.smooth_labels(one_hot, 0.2))
     assert_close(jaxloss.smooth_labels(y, 0.2, num_classes=C), optax.smooth_labels(one_hot, 0.2))
 
@@ -287,7 +414,9 @@ def test_softmax_focal_matches_seed_002(alpha, gamma):
     rng = np.random.default_rng(12)
     x = 3 * rng.normal(size=(32, C))
     y = rng.integers(0, C, size=32)
-    ours = _jax_value_grad(jaxloss.softmax_focal_loss, x.astype(np.float32), jnp.asarray(y), alpha=alpha, gamma=gamma)
+    ours = _jax_value_grad(
+        jaxloss.softmax_focal_loss, x.astype(np.float32), jnp.asarray(y), alpha=alpha, gamma=gamma
+    )
     ref = _torch_value_grad(_SeedFocalLoss(alpha, gamma), x, _t(y))
     assert_close(ours, ref, rtol=1e-5, atol=1e-6)
 
@@ -313,8 +442,12 @@ def _ce_like():
     return [
         lambda x, y, **kw: jaxloss.cross_entropy(x, y, **kw),
         lambda x, y, **kw: jaxloss.cross_entropy(x, y, label_smoothing=0.1, **kw),
-        lambda x, y, **kw: jaxloss.cross_entropy(x, y, weight=jnp.arange(1.0, C + 1), label_smoothing=0.2, **kw),
-        lambda x, y, **kw: jaxloss.nll_loss(jax.nn.log_softmax(x), y, weight=jnp.arange(1.0, C + 1), **kw),
+        lambda x, y, **kw: jaxloss.cross_entropy(
+            x, y, weight=jnp.arange(1.0, C + 1), label_smoothing=0.2, **kw
+        ),
+        lambda x, y, **kw: jaxloss.nll_loss(
+            jax.nn.log_softmax(x), y, weight=jnp.arange(1.0, C + 1), **kw
+        ),
         lambda x, y, **kw: jaxloss.softmax_focal_loss(x, y, alpha=jnp.ones(C), **kw),
         lambda x, y, **kw: jaxloss.poly1_cross_entropy(x, y, **kw),
     ]
@@ -328,7 +461,11 @@ def test_all_targets_ignored_gives_zero_and_zero_gradient(k):
     value, grad = jax.value_and_grad(lambda a: fn(a, y))(x)
     assert float(value) == 0.0 and np.all(np.asarray(grad) == 0)
     assert float(fn(x, y, reduction="sum")) == 0.0
-    assert np.isnan(F.cross_entropy(_t(np.asarray(x)).reshape(-1, C), _t(np.asarray(y)).reshape(-1).long()).item())  # torch: NaN
+    assert np.isnan(
+        F.cross_entropy(
+            _t(np.asarray(x)).reshape(-1, C), _t(np.asarray(y)).reshape(-1).long()
+        ).item()
+    )  # torch: NaN
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
@@ -338,7 +475,9 @@ def test_masked_vocabulary_minus_inf_logits(smoothing):
     y = rng.integers(0, C, size=6)
     x[np.arange(6), (y + 1) % C] = -np.inf
     x[np.arange(6), (y + 2) % C] = -np.inf
-    value, grad = jax.value_and_grad(lambda a: jaxloss.cross_entropy(a, y, label_smoothing=smoothing))(jnp.asarray(x))
+    value, grad = jax.value_and_grad(
+        lambda a: jaxloss.cross_entropy(a, y, label_smoothing=smoothing)
+    )(jnp.asarray(x))
     assert np.isfinite(float(value)) and np.all(np.isfinite(grad))
     # equals the loss over the unmasked classes only
     keep = np.isfinite(x)
@@ -356,8 +495,14 @@ def test_extreme_logits_and_huge_offset():
     assert np.all(np.isfinite(grad))
     uniform = jnp.full((3, 7), 1e8, jnp.float32)
     assert_close(jaxloss.cross_entropy(uniform, jnp.array([0, 3, 6])), np.log(7), rtol=1e-6)
-    for fn in (jaxloss.binary_cross_entropy_with_logits, jaxloss.sigmoid_focal_loss, jaxloss.soft_margin_loss):
-        g = jax.grad(lambda a, f=fn: f(a, jnp.array([1.0, 0.0, 1.0, 0.0])))(jnp.array([1e4, 1e4, -1e4, -1e4]))
+    for fn in (
+        jaxloss.binary_cross_entropy_with_logits,
+        jaxloss.sigmoid_focal_loss,
+        jaxloss.soft_margin_loss,
+    ):
+        g = jax.grad(lambda a, f=fn: f(a, jnp.array([1.0, 0.0, 1.0, 0.0])))(
+            jnp.array([1e4, 1e4, -1e4, -1e4])
+        )
         assert np.all(np.isfinite(g))
 
 
@@ -372,7 +517,11 @@ def test_low_precision_logits(dtype):
     assert_close(low, ref, rtol=1e-6)
     assert jax.grad(lambda a: jaxloss.cross_entropy(a, y))(x).dtype == dtype
     t = jnp.asarray(rng.uniform(size=(16, C)) < 0.5, dtype)
-    assert_close(jaxloss.binary_cross_entropy_with_logits(x, t), jaxloss.binary_cross_entropy_with_logits(x.astype(jnp.float32), t.astype(jnp.float32)), rtol=1e-6)
+    assert_close(
+        jaxloss.binary_cross_entropy_with_logits(x, t),
+        jaxloss.binary_cross_entropy_with_logits(x.astype(jnp.float32), t.astype(jnp.float32)),
+        rtol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("gamma", [0.0, 0.3, 1.0, 2.0, 2.5])
@@ -399,7 +548,10 @@ def test_invalid_label_is_nan_and_checked_names_it(bad):
     assert np.isnan(float(jaxloss.cross_entropy(x, y)))
     per_element = np.asarray(jaxloss.cross_entropy(x, y, reduction="none"))
     assert np.isnan(per_element[1]) and np.all(np.isfinite(per_element[[0, 2]]))
-    with pytest.raises(Exception, match=rf"jaxloss\.cross_entropy: targets must be a class index in \[0, {C}\) or ignore_index; got {bad} at flat index 1"):
+    with pytest.raises(
+        Exception,
+        match=rf"jaxloss\.cross_entropy: targets must be a class index in \[0, {C}\) or ignore_index; got {bad} at flat index 1",
+    ):
         jaxloss.checked(jaxloss.cross_entropy)(x, y)
     with pytest.raises(Exception, match=r"probs must be probabilities in \[0, 1\]; got 1.5"):
         jaxloss.checked(jaxloss.binary_cross_entropy)(jnp.array([0.5, 1.5]), jnp.array([1.0, 0.0]))
@@ -408,18 +560,74 @@ def test_invalid_label_is_nan_and_checked_names_it(bad):
 @pytest.mark.parametrize(
     ("call_", "error", "message"),
     [
-        (lambda: jaxloss.cross_entropy(jnp.zeros((4, C)), jnp.zeros(3, int)), ValueError, f"jaxloss.cross_entropy: targets has shape (3,) but logits has shape (4, {C}); integer targets must have shape (4,)"),
-        (lambda: jaxloss.cross_entropy(jnp.zeros((4, C)), jnp.zeros((4, C + 1))), ValueError, f"jaxloss.cross_entropy: targets has shape (4, {C + 1}) but logits has shape (4, {C}); probability targets must have shape (4, {C})"),
-        (lambda: jaxloss.cross_entropy(jnp.zeros((4, C)), jnp.zeros(4)), ValueError, f"jaxloss.cross_entropy: targets has shape (4,) but logits has shape (4, {C}); probability targets must have shape (4, {C}) (or integer class indices of shape (4,))"),
-        (lambda: jaxloss.cross_entropy(jnp.zeros((4, C)), jnp.zeros(4, int), label_smoothing=1.5), ValueError, "jaxloss.cross_entropy: label_smoothing must be in [0.0, 1.0]; got 1.5"),
-        (lambda: jaxloss.cross_entropy(jnp.zeros((4, C)), jnp.zeros(4, int), weight=jnp.ones(C + 2)), ValueError, f"jaxloss.cross_entropy: weight must have shape ({C},), one per class; got ({C + 2},)"),
-        (lambda: jaxloss.nll_loss(jnp.zeros((4, C)), jnp.zeros(4)), TypeError, "jaxloss.nll_loss: targets must be integer class indices; got dtype float32"),
-        (lambda: jaxloss.binary_cross_entropy_with_logits(jnp.zeros((4, 3)), jnp.zeros((4, 3)), pos_weight=jnp.ones(4)), ValueError, "jaxloss.binary_cross_entropy_with_logits: pos_weight has shape (4,), which does not broadcast to the unreduced loss shape (4, 3)"),
-        (lambda: jaxloss.sigmoid_focal_loss(jnp.zeros(3), jnp.zeros(3), gamma=-1.0), ValueError, "jaxloss.sigmoid_focal_loss: gamma must be in [0.0, inf]; got -1.0"),
-        (lambda: jaxloss.softmax_focal_loss(jnp.zeros((2, C)), jnp.zeros(2, int), gamma=-0.5), ValueError, "jaxloss.softmax_focal_loss: gamma must be in [0.0, inf]; got -0.5"),
-        (lambda: jaxloss.softmax_focal_loss(jnp.zeros((2, C)), jnp.zeros(2, int), alpha=jnp.ones(3)), ValueError, f"jaxloss.softmax_focal_loss: alpha must have shape ({C},), one per class; got (3,)"),
-        (lambda: jaxloss.multi_margin_loss(jnp.zeros((2, C)), jnp.zeros(2, int), p=3), ValueError, "jaxloss.multi_margin_loss: p must be one of 1, 2; got 3"),
-        (lambda: jaxloss.smooth_labels(jnp.zeros(3, int), 0.1), ValueError, "jaxloss.smooth_labels: num_classes is required for integer targets"),
+        (
+            lambda: jaxloss.cross_entropy(jnp.zeros((4, C)), jnp.zeros(3, int)),
+            ValueError,
+            f"jaxloss.cross_entropy: targets has shape (3,) but logits has shape (4, {C}); integer targets must have shape (4,)",
+        ),
+        (
+            lambda: jaxloss.cross_entropy(jnp.zeros((4, C)), jnp.zeros((4, C + 1))),
+            ValueError,
+            f"jaxloss.cross_entropy: targets has shape (4, {C + 1}) but logits has shape (4, {C}); probability targets must have shape (4, {C})",
+        ),
+        (
+            lambda: jaxloss.cross_entropy(jnp.zeros((4, C)), jnp.zeros(4)),
+            ValueError,
+            f"jaxloss.cross_entropy: targets has shape (4,) but logits has shape (4, {C}); probability targets must have shape (4, {C}) (or integer class indices of shape (4,))",
+        ),
+        (
+            lambda: jaxloss.cross_entropy(
+                jnp.zeros((4, C)), jnp.zeros(4, int), label_smoothing=1.5
+            ),
+            ValueError,
+            "jaxloss.cross_entropy: label_smoothing must be in [0.0, 1.0]; got 1.5",
+        ),
+        (
+            lambda: jaxloss.cross_entropy(
+                jnp.zeros((4, C)), jnp.zeros(4, int), weight=jnp.ones(C + 2)
+            ),
+            ValueError,
+            f"jaxloss.cross_entropy: weight must have shape ({C},), one per class; got ({C + 2},)",
+        ),
+        (
+            lambda: jaxloss.nll_loss(jnp.zeros((4, C)), jnp.zeros(4)),
+            TypeError,
+            "jaxloss.nll_loss: targets must be integer class indices; got dtype float32",
+        ),
+        (
+            lambda: jaxloss.binary_cross_entropy_with_logits(
+                jnp.zeros((4, 3)), jnp.zeros((4, 3)), pos_weight=jnp.ones(4)
+            ),
+            ValueError,
+            "jaxloss.binary_cross_entropy_with_logits: pos_weight has shape (4,), which does not broadcast to the unreduced loss shape (4, 3)",
+        ),
+        (
+            lambda: jaxloss.sigmoid_focal_loss(jnp.zeros(3), jnp.zeros(3), gamma=-1.0),
+            ValueError,
+            "jaxloss.sigmoid_focal_loss: gamma must be in [0.0, inf]; got -1.0",
+        ),
+        (
+            lambda: jaxloss.softmax_focal_loss(jnp.zeros((2, C)), jnp.zeros(2, int), gamma=-0.5),
+            ValueError,
+            "jaxloss.softmax_focal_loss: gamma must be in [0.0, inf]; got -0.5",
+        ),
+        (
+            lambda: jaxloss.softmax_focal_loss(
+                jnp.zeros((2, C)), jnp.zeros(2, int), alpha=jnp.ones(3)
+            ),
+            ValueError,
+            f"jaxloss.softmax_focal_loss: alpha must have shape ({C},), one per class; got (3,)",
+        ),
+        (
+            lambda: jaxloss.multi_margin_loss(jnp.zeros((2, C)), jnp.zeros(2, int), p=3),
+            ValueError,
+            "jaxloss.multi_margin_loss: p must be one of 1, 2; got 3",
+        ),
+        (
+            lambda: jaxloss.smooth_labels(jnp.zeros(3, int), 0.1),
+            ValueError,
+            "jaxloss.smooth_labels: num_classes is required for integer targets",
+        ),
     ],
 )
 def test_trace_time_errors(call_, error, message):
