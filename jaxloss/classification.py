@@ -10,6 +10,7 @@ a label that is neither a class nor ``ignore_index`` gives NaN for its element
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -57,14 +58,21 @@ def _class_weight(fn: str, weight: Array | None, num_classes: int, name: str = "
     return weight
 
 
+class _Rows(NamedTuple):
+    """Integer targets made safe to index with, and which rows count or are invalid."""
+
+    labels: Array
+    counted: Array
+    bad: Array
+
+
 def _logits_and_labels(
     fn: str, output_name: str, output: Array, targets: Array, where, ignore_index
 ):
     """Validates ``output [..., C]`` with integer ``targets [...]``.
 
-    Returns the upcast output (masked rows zeroed), the labels made safe to index
-    with, the mask of rows that count (not ignored, not masked by ``where``) and
-    the mask of invalid labels.
+    Returns the upcast output (masked rows zeroed) and its :class:`_Rows`: rows
+    count when not ignored and not masked by ``where``.
     """
     output, targets = jnp.asarray(output), jnp.asarray(targets)
     _checks.check_floating(fn, output_name, output)
@@ -97,21 +105,27 @@ def _logits_and_labels(
     (x,) = upcast(output)
     x = fill_masked(counted[..., None], x, 0.0)
     labels = jnp.where(in_range & counted, targets, 0)
-    return x, labels, counted, bad & counted
+    return x, _Rows(labels, counted, bad & counted)
 
 
 def _pick(x: Array, labels: Array) -> Array:
     return jnp.take_along_axis(x, labels[..., None], axis=-1)[..., 0]
 
 
-def _reduce_classwise(loss, *, fn, counted, bad, class_w, labels, reduction, axis_name):
-    """Reduces a per-row loss; with class weights the mean divides by their sum."""
-    loss = jnp.where(bad, jnp.nan, loss)
+def _reduce_classwise(loss, rows: _Rows, *, fn, reduction, axis_name, class_w=None):
+    """Reduces a per-row loss over counted rows; invalid labels give NaN; with class
+    weights the mean divides by the weights of the counted labels."""
+    loss = jnp.where(rows.bad, jnp.nan, loss)
     normalizer = None
     if class_w is not None:
-        normalizer = jnp.sum(jnp.where(counted, class_w[labels], 0.0))
+        normalizer = jnp.sum(jnp.where(rows.counted, class_w[rows.labels], 0.0))
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, where=counted, axis_name=axis_name, normalizer=normalizer
+        loss,
+        fn=fn,
+        reduction=reduction,
+        where=rows.counted,
+        axis_name=axis_name,
+        normalizer=normalizer,
     )
 
 
@@ -557,6 +571,11 @@ def _ce_rows_jvp(smoothing, primals, tangents):
     return loss, jnp.sum(dx * tx, -1) + jnp.sum(dw * tw, -1) + deps * teps
 
 
+def _plain_ce_rows(x: Array, labels: Array) -> Array:
+    """Unweighted, unsmoothed per-row cross-entropy with the fused gradient."""
+    return _ce_rows(x, labels, jnp.ones(x.shape[-1], x.dtype), jnp.zeros((), x.dtype), False)
+
+
 def _finite_or_zero(log_probs: Array) -> Array:
     # -inf log-probabilities are classes masked out of the vocabulary: smoothing
     # puts no mass on them rather than an infinite loss
@@ -627,7 +646,8 @@ def cross_entropy(
         return _cross_entropy_soft(
             fn, "logits", logits, targets, weight, label_smoothing, where, reduction, axis_name
         )
-    x, labels, counted, bad = _logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
+    x, rows = _logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
+    labels = rows.labels
     class_w = _class_weight(fn, weight, x.shape[-1])
     smoothing = isinstance(label_smoothing, jax.core.Tracer) or label_smoothing > 0
     ones = jnp.ones(x.shape[-1], x.dtype)
@@ -639,14 +659,7 @@ def cross_entropy(
         smoothing,
     )
     return _reduce_classwise(
-        loss,
-        fn=fn,
-        counted=counted,
-        bad=bad,
-        class_w=class_w,
-        labels=labels,
-        reduction=reduction,
-        axis_name=axis_name,
+        loss, rows, fn=fn, reduction=reduction, axis_name=axis_name, class_w=class_w
     )
 
 
@@ -701,22 +714,14 @@ def nll_loss(
       0.6931471824645996
     """
     fn = "nll_loss"
-    x, labels, counted, bad = _logits_and_labels(
-        fn, "log_probs", log_probs, targets, where, ignore_index
-    )
+    x, rows = _logits_and_labels(fn, "log_probs", log_probs, targets, where, ignore_index)
+    labels = rows.labels
     class_w = _class_weight(fn, weight, x.shape[-1])
     loss = -_pick(x, labels)
     if class_w is not None:
         loss = class_w[labels] * loss
     return _reduce_classwise(
-        loss,
-        fn=fn,
-        counted=counted,
-        bad=bad,
-        class_w=class_w,
-        labels=labels,
-        reduction=reduction,
-        axis_name=axis_name,
+        loss, rows, fn=fn, reduction=reduction, axis_name=axis_name, class_w=class_w
     )
 
 
@@ -757,8 +762,9 @@ def softmax_focal_loss(
     """
     fn = "softmax_focal_loss"
     _checks.check_range(fn, "gamma", gamma, low=0.0)
-    x, labels, counted, bad = _logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
-    ce = _ce_rows(x, labels, jnp.ones(x.shape[-1], x.dtype), jnp.zeros((), x.dtype), False)
+    x, rows = _logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
+    labels = rows.labels
+    ce = _plain_ce_rows(x, labels)
     loss = power(-jnp.expm1(-ce), gamma) * ce
     if alpha is not None:
         alpha = jnp.asarray(alpha, x.dtype)
@@ -767,16 +773,7 @@ def softmax_focal_loss(
         elif alpha.ndim > 1:
             _checks.fail(fn, f"alpha must be a scalar or a [C] vector; got shape {alpha.shape}")
         loss = alpha * loss
-    return _reduce_classwise(
-        loss,
-        fn=fn,
-        counted=counted,
-        bad=bad,
-        class_w=None,
-        labels=labels,
-        reduction=reduction,
-        axis_name=axis_name,
-    )
+    return _reduce_classwise(loss, rows, fn=fn, reduction=reduction, axis_name=axis_name)
 
 
 def multi_margin_loss(
@@ -809,7 +806,8 @@ def multi_margin_loss(
     """
     fn = "multi_margin_loss"
     _checks.check_option(fn, "p", p, (1, 2))
-    x, labels, counted, bad = _logits_and_labels(fn, "scores", scores, targets, where, None)
+    x, rows = _logits_and_labels(fn, "scores", scores, targets, where, None)
+    labels = rows.labels
     class_w = _class_weight(fn, weight, x.shape[-1])
     target_score = _pick(x, labels)
     hinge = jnp.maximum(0.0, margin - target_score[..., None] + x) ** p
@@ -817,16 +815,7 @@ def multi_margin_loss(
     loss = jnp.sum(jnp.where(not_target, hinge, 0.0), axis=-1) / x.shape[-1]
     if class_w is not None:
         loss = class_w[labels] * loss
-    return _reduce_classwise(
-        loss,
-        fn=fn,
-        counted=counted,
-        bad=bad,
-        class_w=None,
-        labels=labels,
-        reduction=reduction,
-        axis_name=axis_name,
-    )
+    return _reduce_classwise(loss, rows, fn=fn, reduction=reduction, axis_name=axis_name)
 
 
 def multiclass_hinge_loss(
@@ -853,19 +842,11 @@ def multiclass_hinge_loss(
       0.5
     """
     fn = "multiclass_hinge_loss"
-    x, labels, counted, bad = _logits_and_labels(fn, "scores", scores, targets, where, None)
+    x, rows = _logits_and_labels(fn, "scores", scores, targets, where, None)
+    labels = rows.labels
     one_hot = jax.nn.one_hot(labels, x.shape[-1], dtype=x.dtype)
     loss = jnp.max(x + 1.0 - one_hot, axis=-1) - _pick(x, labels)
-    return _reduce_classwise(
-        loss,
-        fn=fn,
-        counted=counted,
-        bad=bad,
-        class_w=None,
-        labels=labels,
-        reduction=reduction,
-        axis_name=axis_name,
-    )
+    return _reduce_classwise(loss, rows, fn=fn, reduction=reduction, axis_name=axis_name)
 
 
 def poly1_cross_entropy(
@@ -910,17 +891,11 @@ def poly1_cross_entropy(
         return reduce_loss(
             ce + epsilon * one_minus_pt, fn=fn, reduction=reduction, where=mask, axis_name=axis_name
         )
-    x, labels, counted, bad = _logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
-    ce = _ce_rows(x, labels, jnp.ones(x.shape[-1], x.dtype), jnp.zeros((), x.dtype), False)
+    x, rows = _logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
+    labels = rows.labels
+    ce = _plain_ce_rows(x, labels)
     return _reduce_classwise(
-        ce - epsilon * jnp.expm1(-ce),
-        fn=fn,
-        counted=counted,
-        bad=bad,
-        class_w=None,
-        labels=labels,
-        reduction=reduction,
-        axis_name=axis_name,
+        ce - epsilon * jnp.expm1(-ce), rows, fn=fn, reduction=reduction, axis_name=axis_name
     )
 
 
