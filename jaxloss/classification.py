@@ -103,7 +103,10 @@ def _logits_and_labels(
     if user_mask is not None:
         counted = counted & user_mask
     (x,) = upcast(output)
-    x = fill_masked(counted[..., None], x, 0.0)
+    if user_mask is not None:
+        # rows masked by `where` may hold anything (padding); ignored rows are only
+        # left out, so their logits must be finite, as in torch
+        x = fill_masked(user_mask[..., None], x, 0.0)
     labels = jnp.where(in_range & counted, targets, 0)
     return x, _Rows(labels, counted, bad & counted)
 
@@ -516,64 +519,9 @@ def _log_softmax(x: Array) -> Array:
     return jax.nn.log_softmax(x, axis=-1)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(4,))
-def _ce_rows(x: Array, labels: Array, class_w: Array, eps: Array, smoothing: bool) -> Array:
-    r"""Per-row cross-entropy with class weights and label smoothing.
-
-    The derivative is given in closed form, :math:`p_j c - (1-\varepsilon) w_y [j = y]
-    - \varepsilon w_j / C` with :math:`c = (1-\varepsilon) w_y + \varepsilon \sum_{k} w_k / C`,
-    so XLA computes the gradient straight from the logits and the row's logsumexp
-    instead of keeping [N, C] intermediates alive. -inf logits (masked classes) are
-    left out of the smoothing sum.
-    """
-    return _ce_rows_parts(x, labels, class_w, eps, smoothing)[0]
-
-
-def _ce_rows_parts(x, labels, class_w, eps, smoothing):
-    # shifted by the row max, so a common offset of 1e8 still resolves log(C)
-    x = x - jax.lax.stop_gradient(jnp.max(x, axis=-1, keepdims=True))
-    lse = jnp.log(jnp.sum(jnp.exp(x), axis=-1))
-    w_y = class_w[labels]
-    nll = lse - _pick(x, labels)
-    if not smoothing:
-        return w_y * nll, lse, w_y, nll, None, None
-    finite = jnp.isfinite(x)
-    w_finite = jnp.where(finite, class_w, 0.0)
-    smooth = jnp.sum(w_finite, -1) * lse - jnp.sum(jnp.where(finite, class_w * x, 0.0), -1)
-    smooth = smooth / x.shape[-1]
-    return (1.0 - eps) * w_y * nll + eps * smooth, lse, w_y, nll, w_finite, smooth
-
-
-@_ce_rows.defjvp
-def _ce_rows_jvp(smoothing, primals, tangents):
-    x, labels, class_w, eps = primals
-    tx, _, tw, teps = tangents
-    num_classes = x.shape[-1]
-    loss, lse, w_y, nll, w_finite, smooth = _ce_rows_parts(x, labels, class_w, eps, smoothing)
-    x = x - jnp.max(x, axis=-1, keepdims=True)  # the shift _ce_rows_parts used
-    probs = jnp.exp(x - lse[..., None])
-    is_label = labels[..., None] == jnp.arange(num_classes)
-    if not smoothing:
-        dx = probs * w_y[..., None] - jnp.where(is_label, w_y[..., None], 0.0)
-        dw = jnp.where(is_label, nll[..., None], 0.0)
-        return loss, jnp.sum(dx * tx, -1) + jnp.sum(dw * tw, -1)
-    keep = 1.0 - eps
-    scale = keep * w_y + eps * jnp.sum(w_finite, -1) / num_classes
-    dx = (
-        probs * scale[..., None]
-        - jnp.where(is_label, (keep * w_y)[..., None], 0.0)
-        - eps * w_finite / num_classes
-    )
-    dw = keep * jnp.where(is_label, nll[..., None], 0.0) + eps / num_classes * jnp.where(
-        jnp.isfinite(x), lse[..., None] - x, 0.0
-    )
-    deps = smooth - w_y * nll
-    return loss, jnp.sum(dx * tx, -1) + jnp.sum(dw * tw, -1) + deps * teps
-
-
-def _plain_ce_rows(x: Array, labels: Array) -> Array:
-    """Unweighted, unsmoothed per-row cross-entropy with the fused gradient."""
-    return _ce_rows(x, labels, jnp.ones(x.shape[-1], x.dtype), jnp.zeros((), x.dtype), False)
+def _nll_rows(x: Array, labels: Array) -> Array:
+    """Unweighted, unsmoothed per-row cross-entropy."""
+    return -_pick(_log_softmax(x), labels)
 
 
 def _finite_or_zero(log_probs: Array) -> Array:
@@ -649,15 +597,16 @@ def cross_entropy(
     x, rows = _logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
     labels = rows.labels
     class_w = _class_weight(fn, weight, x.shape[-1])
-    smoothing = isinstance(label_smoothing, jax.core.Tracer) or label_smoothing > 0
-    ones = jnp.ones(x.shape[-1], x.dtype)
-    loss = _ce_rows(
-        x,
-        labels,
-        ones if class_w is None else class_w.astype(x.dtype),
-        jnp.asarray(label_smoothing, x.dtype),
-        smoothing,
-    )
+    log_probs = _log_softmax(x)
+    loss = -_pick(log_probs, labels)
+    if class_w is not None:
+        loss = class_w[labels] * loss
+    if isinstance(label_smoothing, jax.core.Tracer) or label_smoothing > 0:
+        smooth_terms = _finite_or_zero(log_probs)
+        if class_w is not None:
+            smooth_terms = class_w * smooth_terms
+        smooth = -jnp.sum(smooth_terms, axis=-1) / x.shape[-1]
+        loss = (1.0 - label_smoothing) * loss + label_smoothing * smooth
     return _reduce_classwise(
         loss, rows, fn=fn, reduction=reduction, axis_name=axis_name, class_w=class_w
     )
@@ -764,7 +713,7 @@ def softmax_focal_loss(
     _checks.check_range(fn, "gamma", gamma, low=0.0)
     x, rows = _logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
     labels = rows.labels
-    ce = _plain_ce_rows(x, labels)
+    ce = _nll_rows(x, labels)
     loss = power(-jnp.expm1(-ce), gamma) * ce
     if alpha is not None:
         alpha = jnp.asarray(alpha, x.dtype)
@@ -893,7 +842,7 @@ def poly1_cross_entropy(
         )
     x, rows = _logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
     labels = rows.labels
-    ce = _plain_ce_rows(x, labels)
+    ce = _nll_rows(x, labels)
     return _reduce_classwise(
         ce - epsilon * jnp.expm1(-ce), rows, fn=fn, reduction=reduction, axis_name=axis_name
     )
