@@ -519,9 +519,38 @@ def _log_softmax(x: Array) -> Array:
     return jax.nn.log_softmax(x, axis=-1)
 
 
+def _shifted_lse(x: Array) -> tuple[Array, Array]:
+    """Logits shifted by their row max (so a common offset of 1e8 still resolves
+    log C) and the row logsumexp of the shifted logits."""
+    shifted = x - jax.lax.stop_gradient(jnp.max(x, axis=-1, keepdims=True))
+    return shifted, jnp.log(jnp.sum(jnp.exp(shifted), axis=-1))
+
+
 def _nll_rows(x: Array, labels: Array) -> Array:
-    """Unweighted, unsmoothed per-row cross-entropy."""
-    return -_pick(_log_softmax(x), labels)
+    """Unweighted, unsmoothed per-row cross-entropy, -log p_y."""
+    shifted, lse = _shifted_lse(x)
+    return lse - _pick(shifted, labels)
+
+
+def _smoothing_rows(shifted: Array, lse: Array, class_w: Array | None) -> Array:
+    r"""Per row, :math:`\sum_c w_c (-\log p_c)` over the classes with finite logits.
+
+    Written from the logits (no [N, C] log-probabilities kept) and without a select
+    in the common case: only when some row holds a -inf logit (a masked vocabulary)
+    does ``lax.cond`` switch to the masked sum, which XLA CPU fuses far worse.
+    """
+    if class_w is None:
+        plain = shifted.shape[-1] * lse - jnp.sum(shifted, axis=-1)
+    else:
+        plain = jnp.sum(class_w) * lse - shifted @ class_w
+
+    def masked(_):
+        finite = jnp.isfinite(shifted)
+        w = jnp.ones(shifted.shape[-1], shifted.dtype) if class_w is None else class_w
+        w_finite = jnp.where(finite, w, 0.0)
+        return jnp.sum(w_finite, axis=-1) * lse - jnp.sum(jnp.where(finite, w * shifted, 0.0), -1)
+
+    return jax.lax.cond(jnp.all(jnp.isfinite(plain)), lambda _: plain, masked, None)
 
 
 def _finite_or_zero(log_probs: Array) -> Array:
@@ -597,15 +626,12 @@ def cross_entropy(
     x, rows = _logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
     labels = rows.labels
     class_w = _class_weight(fn, weight, x.shape[-1])
-    log_probs = _log_softmax(x)
-    loss = -_pick(log_probs, labels)
+    shifted, lse = _shifted_lse(x)
+    loss = lse - _pick(shifted, labels)
     if class_w is not None:
         loss = class_w[labels] * loss
     if isinstance(label_smoothing, jax.core.Tracer) or label_smoothing > 0:
-        smooth_terms = _finite_or_zero(log_probs)
-        if class_w is not None:
-            smooth_terms = class_w * smooth_terms
-        smooth = -jnp.sum(smooth_terms, axis=-1) / x.shape[-1]
+        smooth = _smoothing_rows(shifted, lse, class_w) / x.shape[-1]
         loss = (1.0 - label_smoothing) * loss + label_smoothing * smooth
     return _reduce_classwise(
         loss, rows, fn=fn, reduction=reduction, axis_name=axis_name, class_w=class_w

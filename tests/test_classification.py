@@ -635,3 +635,37 @@ def test_trace_time_errors(call_, error, message):
         call_()
     with pytest.raises(error, match=re.escape(message)):
         jax.jit(lambda: call_())()
+
+
+def test_masked_vocabulary_with_class_weights_and_smoothing_against_numpy():
+    rng = np.random.default_rng(17)
+    x = rng.normal(size=(6, C))
+    y = rng.integers(0, C, size=6)
+    x[np.arange(6), (y + 1) % C] = -np.inf
+    w = rng.uniform(0.5, 2.0, size=C)
+    eps = 0.3
+    keep = np.isfinite(x)
+    lse = np.log(np.where(keep, np.exp(np.where(keep, x, 0)), 0).sum(-1))
+    neg_logp = np.where(keep, lse[:, None] - np.where(keep, x, 0), 0.0)
+    per_row = (1 - eps) * w[y] * neg_logp[np.arange(6), y] + eps * (w * neg_logp).sum(-1) / C
+    ours, grad = jax.value_and_grad(
+        lambda a: jaxloss.cross_entropy(a, y, weight=w, label_smoothing=eps)
+    )(jnp.asarray(x, jnp.float32))
+    assert_close(ours, per_row.sum() / w[y].sum(), rtol=1e-5)
+    assert np.all(np.isfinite(grad)) and np.all(np.asarray(grad)[~keep] == 0)
+    # the same rows without the masked classes give the same per-row loss as the fast path
+    finite_only = jaxloss.cross_entropy(
+        jnp.asarray(np.where(keep, x, -1e30), jnp.float32),
+        y,
+        weight=w,
+        label_smoothing=eps,
+        reduction="none",
+    )
+    assert np.all(
+        np.asarray(finite_only)
+        > np.asarray(
+            jaxloss.cross_entropy(
+                jnp.asarray(x, jnp.float32), y, weight=w, label_smoothing=eps, reduction="none"
+            )
+        )
+    )
