@@ -111,6 +111,18 @@ def _logits_and_labels(
     return x, _Rows(labels, counted, bad & counted)
 
 
+def _class_axis_pair(fn: str, output_name: str, output: Array, targets: Array, where):
+    """Validates ``output [..., C]`` with same-shape float ``targets``, upcasts both
+    and fills the rows masked out by ``where [...]``. Returns them and the mask."""
+    x, t, _ = prepare_pair(fn, output_name, output, targets, None)
+    if x.ndim < 1:
+        _checks.fail(fn, f"{output_name} must have a class axis [..., C]; got shape {x.shape}")
+    mask = mask_of(fn, where, x.shape[:-1])
+    if mask is not None:
+        x, t = fill_masked(mask[..., None], x, 0.0), fill_masked(mask[..., None], t, 0.0)
+    return x, t, mask
+
+
 def _pick(x: Array, labels: Array) -> Array:
     return jnp.take_along_axis(x, labels[..., None], axis=-1)[..., 0]
 
@@ -457,12 +469,7 @@ def multilabel_soft_margin_loss(
       0.6931
     """
     fn = "multilabel_soft_margin_loss"
-    x, t, _ = prepare_pair(fn, "logits", logits, targets, None)
-    if x.ndim < 1:
-        _checks.fail(fn, f"logits must have a label axis [..., C]; got shape {x.shape}")
-    mask = mask_of(fn, where, x.shape[:-1])
-    if mask is not None:
-        x, t = fill_masked(mask[..., None], x, 0.0), fill_masked(mask[..., None], t, 0.0)
+    x, t, mask = _class_axis_pair(fn, "logits", logits, targets, where)
     per_label = _bce_logits_elementwise(fn, x, t, None)
     if weight is not None:
         weight = jnp.asarray(weight)
@@ -559,14 +566,26 @@ def _finite_or_zero(log_probs: Array) -> Array:
     return jnp.where(jnp.isfinite(log_probs), log_probs, 0.0)
 
 
-def _check_probability_targets(fn: str, output_name: str, output: Array, targets: Array):
-    if targets.shape != output.shape:
+def _probability_targets(fn: str, output_name: str, output: Array, targets: Array, where):
+    """:func:`_class_axis_pair` with a message that names both target forms."""
+    output_shape, target_shape = jnp.shape(output), jnp.shape(targets)
+    if target_shape != output_shape:
         _checks.fail(
             fn,
-            f"targets has shape {targets.shape} but {output_name} has shape {output.shape}; "
-            f"probability targets must have shape {output.shape} "
-            f"(or integer class indices of shape {output.shape[:-1]})",
+            f"targets has shape {target_shape} but {output_name} has shape {output_shape}; "
+            f"probability targets must have shape {output_shape} "
+            f"(or integer class indices of shape {output_shape[:-1]})",
         )
+    return _class_axis_pair(fn, output_name, output, targets, where)
+
+
+def _soft_cross_entropy(x: Array, q: Array, class_w: Array | None) -> tuple[Array, Array]:
+    """Per-row -sum_c w_c q_c log p_c (0 log 0 = 0, -inf classes skipped) and log p."""
+    log_probs = _log_softmax(x)
+    terms = jnp.where(q == 0, 0.0, q * _finite_or_zero(log_probs))
+    if class_w is not None:
+        terms = class_w * terms
+    return -jnp.sum(terms, axis=-1), log_probs
 
 
 def cross_entropy(
@@ -641,22 +660,11 @@ def cross_entropy(
 def _cross_entropy_soft(
     fn, output_name, logits, targets, weight, label_smoothing, where, reduction, axis_name
 ):
-    logits = jnp.asarray(logits)
-    _checks.check_floating(fn, output_name, logits)
-    _check_probability_targets(fn, output_name, logits, targets)
-    x, q = upcast(logits, targets)
-    mask = mask_of(fn, where, x.shape[:-1])
-    if mask is not None:
-        x, q = fill_masked(mask[..., None], x, 0.0), fill_masked(mask[..., None], q, 0.0)
+    x, q, mask = _probability_targets(fn, output_name, logits, targets, where)
     class_w = _class_weight(fn, weight, x.shape[-1])
-    num_classes = x.shape[-1]
-    q = (1.0 - label_smoothing) * q + label_smoothing / num_classes
-    terms = jnp.where(q == 0, 0.0, q * _finite_or_zero(_log_softmax(x)))
-    if class_w is not None:
-        terms = class_w * terms
-    return reduce_loss(
-        -jnp.sum(terms, axis=-1), fn=fn, reduction=reduction, where=mask, axis_name=axis_name
-    )
+    q = (1.0 - label_smoothing) * q + label_smoothing / x.shape[-1]
+    ce, _ = _soft_cross_entropy(x, q, class_w)
+    return reduce_loss(ce, fn=fn, reduction=reduction, where=mask, axis_name=axis_name)
 
 
 def nll_loss(
@@ -853,15 +861,8 @@ def poly1_cross_entropy(
     fn = "poly1_cross_entropy"
     targets = jnp.asarray(targets)
     if jnp.issubdtype(targets.dtype, jnp.floating):
-        logits = jnp.asarray(logits)
-        _checks.check_floating(fn, "logits", logits)
-        _check_probability_targets(fn, "logits", logits, targets)
-        x, q = upcast(logits, targets)
-        mask = mask_of(fn, where, x.shape[:-1])
-        if mask is not None:
-            x, q = fill_masked(mask[..., None], x, 0.0), fill_masked(mask[..., None], q, 0.0)
-        log_probs = _log_softmax(x)
-        ce = -jnp.sum(jnp.where(q == 0, 0.0, q * _finite_or_zero(log_probs)), axis=-1)
+        x, q, mask = _probability_targets(fn, "logits", logits, targets, where)
+        ce, log_probs = _soft_cross_entropy(x, q, None)
         one_minus_pt = jnp.sum(q * -jnp.expm1(log_probs), axis=-1)
         return reduce_loss(
             ce + epsilon * one_minus_pt, fn=fn, reduction=reduction, where=mask, axis_name=axis_name
