@@ -38,20 +38,39 @@ from jaxloss.regression import (
     rmse_loss,
     smooth_l1_loss,
 )
+from jaxloss.segmentation import (
+    bce_dice_loss,
+    dice_loss,
+    focal_and_tversky_loss,
+    focal_tversky_loss,
+    generalized_dice_loss,
+    jaccard_loss,
+    lovasz_hinge_loss,
+    lovasz_softmax_loss,
+    tversky_loss,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "bce_dice_loss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "checked",
     "cross_entropy",
+    "dice_loss",
+    "focal_and_tversky_loss",
+    "focal_tversky_loss",
     "gaussian_nll_loss",
+    "generalized_dice_loss",
     "hinge_embedding_loss",
     "hinge_loss",
     "huber_loss",
+    "jaccard_loss",
     "l1_loss",
     "log_cosh_loss",
+    "lovasz_hinge_loss",
+    "lovasz_softmax_loss",
     "mae_loss",
     "mape_loss",
     "mse_loss",
@@ -71,4 +90,5 @@ __all__ = [
     "soft_margin_loss",
     "softmax_focal_loss",
     "squared_hinge_loss",
+    "tversky_loss",
 ]

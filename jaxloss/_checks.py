@@ -44,6 +44,13 @@ def check_option(fn: str, name: str, value: Any, choices: Sequence[Any]) -> None
         fail(fn, f"{name} must be one of {valid}; got {value!r}")
 
 
+def check_bool_option(fn: str, name: str, value: Any) -> None:
+    """A static switch must be a Python bool: an array here would be traced and
+    could not choose a code path."""
+    if not isinstance(value, bool):
+        fail(fn, f"{name} must be True or False; got {value!r}", TypeError)
+
+
 def check_reduction(fn: str, reduction: str, choices: Sequence[str] = REDUCTIONS) -> None:
     check_option(fn, "reduction", reduction, choices)
 

@@ -53,6 +53,12 @@ class LossSpec:
     # loss is not linear in it, e.g. RMSE) or "none" (no ``weight`` argument)
     weight_kind: str = "elementwise"
     aliases: tuple[str, ...] = ()
+    # position of the argument whose shape ``where`` broadcasts to (segmentation
+    # masks pixels, not the per-image output); None: the unreduced output
+    where_like: int | None = None
+    # False when the mean still counts rows that ``where`` masks out entirely (seed
+    # 000's batch means), so masking a row differs from slicing it away
+    where_drops_rows: bool = True
 
 
 _REGISTRY: dict[str, LossSpec] = {}
