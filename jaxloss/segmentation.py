@@ -66,9 +66,14 @@ MODES = ("binary", "multiclass", "multilabel")
 
 
 class _Pixels(NamedTuple):
-    probs: Array  # [B, ..., K] (K = 1 in binary mode)
-    targets: Array  # [B, ..., K] in [0, 1]; NaN where an integer label is invalid
-    mask: Array | None  # float, broadcastable to probs; None when every pixel is valid
+    """A batch of pixels ready for the sums. Void pixels are already zero in
+    ``probs`` and ``targets`` and -1 in ``labels``."""
+
+    probs: Array  # [B, ..., K] probabilities (K = 1 in binary mode), 0 at void pixels
+    targets: Array | None  # [B, ..., K] in [0, 1], 0 at void pixels; None with labels
+    labels: Array | None  # [B, ...] class indices (multi-class integer targets), -1 if void
+    mask: Array | None  # bool, broadcastable to probs; None when every pixel is valid
+    invalid: Array | None  # [B] bool: the image holds a label that is neither valid nor void
 
 
 def _targets_fit(fn: str, output_name: str, x: Array, y: Array, mode: str) -> bool:
@@ -119,32 +124,45 @@ def _pixels(
     labels = _targets_fit(fn, output_name, x, y, mode)
     (x,) = upcast(x)
     pixel_shape = x.shape[:-1] if mode == "multiclass" else x.shape
-    mask = mask_of(fn, where, pixel_shape)
+    user = mask = mask_of(fn, where, pixel_shape)
+    # only ``where`` promises that masked inputs may hold NaN; the logits of ignored
+    # labels are not rewritten (as in cross_entropy)
+    x = fill_masked(user if mode != "multiclass" or user is None else user[..., None], x, 0.0)
+    invalid = None
     if labels:
         keep = y != ignore_index
         mask = keep if mask is None else mask & keep
-    if mode == "multiclass" and labels:
-        classes = x.shape[-1]
-        ok = (y >= 0) & (y < classes)
-        t = (y[..., None] == jnp.arange(classes)).astype(x.dtype)
-    else:
-        ok = (y == 0) | (y == 1) if labels else jnp.ones((), bool)
-        t = y.astype(x.dtype)
-    if labels:
-        valid = ok if mask is None else ok | ~mask
-        _checks.require(fn, "targets", valid, y, _label_rule(mode, x.shape[-1], ignore_index))
-        bad = ~valid if mode != "multiclass" else ~valid[..., None]
-        t = jnp.where(bad, jnp.nan, t)
+        ok = (y >= 0) & (y < x.shape[-1]) if mode == "multiclass" else (y == 0) | (y == 1)
+        _checks.require(fn, "targets", ok | ~mask, y, _label_rule(mode, x.shape[-1], ignore_index))
+        invalid = jnp.any(mask & ~ok, axis=tuple(range(1, y.ndim)))
     if mode == "binary":  # a class axis of size 1
-        x, t = x[..., None], t[..., None]
-    if mode != "multilabel" and mask is not None:  # multi-label masks are per class
-        mask = mask[..., None]
-    x, t = fill_masked(mask, x, 0.0), fill_masked(mask, t, 0.0)
+        x, y = x[..., None], y[..., None]
+        mask = None if mask is None else mask[..., None]
+    if mode == "multiclass":
+        probs = _masked_activation(x, mask, activation)
+        mask = None if mask is None else mask[..., None]
+        if labels:
+            void = ~ok if mask is None else ~(ok & mask[..., 0])
+            return _Pixels(probs, None, jnp.where(void, -1, y), mask, invalid)
+    else:
+        probs = _masked_activation(x, mask, activation)
+    t = fill_masked(mask, y.astype(x.dtype), 0.0)
+    return _Pixels(probs, t, None, mask, invalid)
+
+
+def _masked_activation(x: Array, mask: Array | None, activation: str | None) -> Array:
+    """Probabilities that are 0 at void pixels. ``mask`` is per pixel (``[B, ...]``,
+    multi-class) or broadcastable to ``x``."""
     if activation == "softmax":
-        x = jax.nn.softmax(x, axis=-1)
-    elif activation == "sigmoid":
+        # the mask joins softmax's normalisation, so XLA never broadcasts it over classes
+        e = jnp.exp(x - jax.lax.stop_gradient(jnp.max(x, axis=-1, keepdims=True)))
+        scale = 1.0 / jnp.sum(e, axis=-1)
+        return e * (scale if mask is None else jnp.where(mask, scale, 0.0))[..., None]
+    if activation == "sigmoid":
         x = jax.nn.sigmoid(x)
-    return _Pixels(x, t, None if mask is None else mask.astype(x.dtype))
+    if mask is None:
+        return x
+    return x * (mask[..., None] if mask.ndim < x.ndim else mask)
 
 
 def _label_rule(mode: str, classes: int, ignore_index: int) -> str:
@@ -159,24 +177,46 @@ def _activation(fn: str, mode: str, from_logits: bool) -> str | None:
     return "softmax" if mode == "multiclass" else "sigmoid"
 
 
-def _sum_axes(px: _Pixels, per_sample: bool) -> tuple[int, ...]:
-    return tuple(range(1 if per_sample else 0, px.probs.ndim - 1))
-
-
 def _sums(
     px: _Pixels, *, per_sample: bool, squared: bool, axis_name: AxisName
 ) -> tuple[Array, Array, Array]:
     """(I, P, T) per image and class ``[B, K]``, or per class over the batch ``[K]``."""
-    p, t, m = px
-    axes = _sum_axes(px, per_sample)
-    pm = p if m is None else p * m
-    tm = t if m is None else t * m
-    inter = jnp.sum(pm * t, axes)
-    p_sum = jnp.sum(pm * p if squared else pm, axes)
-    t_sum = jnp.sum(tm * t if squared else tm, axes)
-    if not per_sample:
-        inter, p_sum, t_sum = psum((inter, p_sum, t_sum), axis_name)
-    return inter, p_sum, t_sum
+    p = px.probs
+    axes = tuple(range(1, p.ndim - 1))
+    p_sum = jnp.sum(p * p if squared else p, axes)
+    if px.labels is None:
+        t = px.targets
+        inter, t_sum = jnp.sum(p * t, axes), jnp.sum(t * t if squared else t, axes)
+    else:  # one-hot targets: t^2 = t
+        inter, t_sum = _label_sums(p, px.labels)
+    if per_sample:
+        return inter, p_sum, t_sum
+    return psum((jnp.sum(inter, 0), jnp.sum(p_sum, 0), jnp.sum(t_sum, 0)), axis_name)
+
+
+def _label_sums(probs: Array, labels: Array) -> tuple[Array, Array]:
+    """I and T ``[B, K]`` for class indices (-1 for void), without a one-hot.
+
+    I gathers each pixel's probability of its own class and T counts the labels,
+    both binned by (image, class); on XLA:CPU this is about 3x faster, value and
+    gradient, than summing probabilities times a one-hot made from the labels.
+    """
+    batch, classes = probs.shape[0], probs.shape[-1]
+    valid = labels >= 0
+    index = jnp.where(valid, labels, 0)
+    picked = jnp.take_along_axis(probs, index[..., None], axis=-1)[..., 0]
+    image = jnp.arange(batch).reshape((batch,) + (1,) * (labels.ndim - 1))
+    bins = (image * classes + index).ravel()
+    inter = jax.ops.segment_sum(picked.ravel(), bins, batch * classes)
+    t_sum = jax.ops.segment_sum(valid.ravel().astype(probs.dtype), bins, batch * classes)
+    return inter.reshape(batch, classes), t_sum.reshape(batch, classes)
+
+
+def _dense_targets(px: _Pixels) -> Array:
+    """Targets ``[B, ..., K]``, one-hot for class indices (void pixels all zero)."""
+    if px.labels is None:
+        return px.targets
+    return (px.labels[..., None] == jnp.arange(px.probs.shape[-1])).astype(px.probs.dtype)
 
 
 def _ratio(numerator: Array, denominator: Array) -> Array:
@@ -237,6 +277,9 @@ def _per_image(
     """Reduces per-image losses ``[B]``; images with nothing to count (no valid
     pixel, or ``counts`` False) are left out of the mean."""
     _checks.check_bool_option(fn, "per_sample", per_sample)
+    if px.invalid is not None:  # a bad label poisons its image (or the global loss)
+        bad = px.invalid if per_sample else psum(jnp.sum(px.invalid), axis_name) > 0
+        loss = jnp.where(bad, jnp.nan, loss)
     if not per_sample:
         _checks.check_reduction(fn, reduction)
         if weight is not None:
@@ -247,7 +290,7 @@ def _per_image(
             )
         return loss
     if counts is None and px.mask is not None:
-        counts = jnp.any(px.mask > 0, axis=tuple(range(1, px.mask.ndim)))
+        counts = jnp.any(px.mask, axis=tuple(range(1, px.mask.ndim)))
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=counts, axis_name=axis_name
     )
@@ -629,7 +672,9 @@ def _inverse_square_weights(t_sum: Array) -> Array:
 # ------------------------------------------------------------------ Lovász
 
 
-def _lovasz_rows(px: _Pixels, errors: Array, per_sample: bool, axis_name: AxisName) -> Array:
+def _lovasz_rows(
+    errors: Array, targets: Array, mask: Array | None, per_sample: bool, axis_name: AxisName
+) -> Array:
     """The Lovász extension of the Jaccard loss for each image and class ``[R, K]``.
 
     Errors are sorted in decreasing order per image and class; the weight of the
@@ -639,9 +684,8 @@ def _lovasz_rows(px: _Pixels, errors: Array, per_sample: bool, axis_name: AxisNa
     """
     batch, classes = errors.shape[0], errors.shape[-1]
     rows = batch if per_sample else 1
-    mask = jnp.ones((), errors.dtype) if px.mask is None else px.mask
-    valid = jnp.broadcast_to(mask > 0, errors.shape)
-    labels = jnp.broadcast_to(px.targets * mask, errors.shape)
+    valid = jnp.broadcast_to(True if mask is None else mask, errors.shape)
+    labels = jnp.broadcast_to(targets, errors.shape)  # 0 at void pixels
 
     def to_rows(a):  # [B, ..., K] -> [R, K, N]
         return jnp.moveaxis(a.reshape(rows, -1, classes), -1, 1)
@@ -649,15 +693,24 @@ def _lovasz_rows(px: _Pixels, errors: Array, per_sample: bool, axis_name: AxisNa
     key, err, gt = (to_rows(a) for a in (-jnp.where(valid, errors, -jnp.inf), errors, labels))
     err = jnp.where(jnp.isinf(key), 0.0, err)
     if axis_name is not None and not per_sample:
-        key, err, gt = (
-            jax.lax.all_gather(a, axis_name, axis=2, tiled=True) for a in (key, err, gt)
-        )
+        key, err, gt = (_gather_pixels(a, axis_name) for a in (key, err, gt))
     _, err, gt = jax.lax.sort((key, err, gt), dimension=2, num_keys=1)
     total = jnp.sum(gt, axis=-1, keepdims=True)
     covered = jnp.cumsum(gt, axis=-1)
     jaccard = 1.0 - (total - covered) / (total + jnp.cumsum(1.0 - gt, axis=-1))
     grad = jnp.diff(jaccard, axis=-1, prepend=0.0)
     return jnp.sum(err * jax.lax.stop_gradient(grad), axis=-1)
+
+
+def _gather_pixels(a: Array, axis_name: AxisName) -> Array:
+    """Every device's pixels ``[1, K, N]`` side by side ``[1, K, devices * N]``, the
+    same on each device: a psum of zero-padded blocks, which shard_map knows to be
+    replicated (an all_gather's result is not) and whose transpose hands each
+    device back the gradient of its own block."""
+    n = a.shape[-1]
+    full = jnp.zeros((*a.shape[:-1], n * jax.lax.axis_size(axis_name)), a.dtype)
+    start = jax.lax.axis_index(axis_name) * n
+    return psum(jax.lax.dynamic_update_slice_in_dim(full, a, start, axis=-1), axis_name)
 
 
 def lovasz_hinge_loss(
@@ -711,7 +764,7 @@ def lovasz_hinge_loss(
         ignore_index=ignore_index, output_name="logits",
     )  # fmt: skip
     errors = jax.nn.relu(1.0 - px.probs * (2.0 * px.targets - 1.0))
-    loss = _lovasz_rows(px, errors, per_sample, axis_name)[:, 0]
+    loss = _lovasz_rows(errors, px.targets, px.mask, per_sample, axis_name)[:, 0]
     if not per_sample:
         loss = loss[0]
     return _per_image(
@@ -780,11 +833,11 @@ def lovasz_softmax_loss(
     classes = px.probs.shape[-1]
     keep = _foreground(fn, "multiclass", include_background, classes)
     class_w = _class_weights(fn, class_weights, classes)
-    per_class = _lovasz_rows(px, jnp.abs(px.targets - px.probs), per_sample, axis_name)
-    t = px.targets if px.mask is None else px.targets * px.mask
-    present = jnp.sum(t, axis=_sum_axes(px, per_sample))
+    t = _dense_targets(px)
+    per_class = _lovasz_rows(jnp.abs(t - px.probs), t, px.mask, per_sample, axis_name)
+    present = jnp.sum(t, axis=tuple(range(1, t.ndim - 1)))
     if not per_sample:
-        present = psum(present, axis_name)[None]
+        present = psum(jnp.sum(present, axis=0), axis_name)[None]
     present = (present > 0)[..., keep]
     per_class = per_class[..., keep] * (1.0 if class_w is None else class_w[keep])
     count = jnp.sum(present, axis=-1)
@@ -808,7 +861,7 @@ def _seed_terms(fn: str, logits: Array, targets: Array, where: Array | None, smo
     m = jnp.ones_like(x) if mask is None else mask.astype(x.dtype)
     n = psum(jnp.sum(m), axis_name) + smooth
     images = psum(jnp.asarray(x.shape[0], x.dtype), axis_name)
-    px = _Pixels(jax.nn.sigmoid(x)[..., None], t[..., None], m[..., None])
+    px = _Pixels((jax.nn.sigmoid(x) * m)[..., None], (t * m)[..., None], None, None, None)
     stats = _sums(px, per_sample=True, squared=False, axis_name=None)
     return x, t, m, n, images, tuple(s[:, 0] for s in stats)
 
