@@ -52,3 +52,20 @@ def test_quick_run_structure(tmp_path, capsys):
     assert "optax" in report["results"][1]["peers"]
     header = [line for line in stdout.splitlines() if line.startswith("| loss |")]
     assert header and "ratio torch" in header[0]
+
+
+def test_segmentation_quick_run(tmp_path, capsys):
+    from benchmarks import segmentation
+
+    assert segmentation.main(["--quick", "--out", str(tmp_path)]) == 0
+    (path,) = tmp_path.glob("segmentation-*-quick.json")
+    report = json.loads(path.read_text())
+    by_loss = {(r["loss"], len(r["shape"])): r for r in report["results"]}
+    dice_mc = by_loss[("dice_loss", 4)]
+    assert {"optax", "optax, one-hot given", "MONAI (torch)"} <= set(dice_mc["peers"])
+    for r in report["results"]:
+        assert r["jaxloss"]["fwd_bwd"]["time_s"] > 0
+        for peer, ratio in r["ratios"].items():
+            expected = r["jaxloss"]["fwd_bwd"]["time_s"] / r["peers"][peer]["fwd_bwd"]["time_s"]
+            assert abs(ratio - expected) <= 1e-9 * expected
+    assert path.with_suffix(".md").read_text() in capsys.readouterr().out

@@ -131,7 +131,9 @@ def reference_overlap(kind, x, t, *, mode, from_logits=True, smooth=1e-5, square
     i, ps, ts = s[..., 0], s[..., 1], s[..., 2]
     w = torch.ones(s.shape[1], dtype=torch.float64)
     if class_weights is not None:
-        w = torch.tensor(np.asarray(class_weights, np.float64))[slice(1 if not include_background else 0, None)]
+        w = torch.tensor(np.asarray(class_weights, np.float64))[
+            slice(1 if not include_background else 0, None)
+        ]
     if kind == "generalized_dice":
         gw = torch.where(ts > 0, 1 / ts.clamp_min(1e-300) ** 2, torch.zeros_like(ts))
         gw = torch.where(ts > 0, gw, gw.max(-1, keepdim=True).values) * w
@@ -286,7 +288,9 @@ def test_dice_matches_optax_binary_and_multiclass():
     # optax smooths the Tversky form (I + s) / (I + (FP + FN) / 2 + s): our smooth is 2s
     x, t, _ = _inputs("binary", rng)
     ours = _jax_value_grad(jaxloss.dice_loss, x, jnp.asarray(t), smooth=2.0)
-    peer = _jax_value_grad(lambda a, b: jnp.mean(optax.losses.dice_loss(a[..., None], b[..., None])), x, jnp.asarray(t))
+    peer = _jax_value_grad(
+        lambda a, b: jnp.mean(optax.losses.dice_loss(a[..., None], b[..., None])), x, jnp.asarray(t)
+    )
     assert_close(ours, peer, rtol=1e-5)
     x, t, _ = _inputs("multiclass", rng, void=False)
     ours = _jax_value_grad(jaxloss.dice_loss, x, jnp.asarray(t), mode="multiclass", smooth=2.0)
@@ -471,7 +475,10 @@ def test_lovasz_softmax_matches_berman(per_sample, masked, include_background):
     probs, labels = torch.softmax(xt, -1), torch.tensor(t)
     classes = range(0 if include_background else 1, K)
     if per_sample:
-        groups = [(probs[b][torch.tensor(valid[b])], labels[b][torch.tensor(valid[b])]) for b in range(len(x))]
+        groups = [
+            (probs[b][torch.tensor(valid[b])], labels[b][torch.tensor(valid[b])])
+            for b in range(len(x))
+        ]
     else:
         groups = [(probs[torch.tensor(valid)], labels[torch.tensor(valid)])]
     losses = [_berman_softmax_flat(p, lab, classes) for p, lab in groups]
@@ -507,7 +514,9 @@ def test_empty_target_and_empty_prediction(name, fn, opts, smooth):
     assert np.isfinite(value) and np.all(np.isfinite(grad))
     if not name.startswith("lovasz"):
         assert float(value) < 1e-4
-    probs_value = fn(jnp.zeros((2, 8, 8)), t, from_logits=False, **kw, **mode) if name in OVERLAP else 0.0
+    probs_value = (
+        fn(jnp.zeros((2, 8, 8)), t, from_logits=False, **kw, **mode) if name in OVERLAP else 0.0
+    )
     assert float(probs_value) < 1e-6
 
 
@@ -634,7 +643,9 @@ _GLOBAL_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("fn", "mode", "opts"), _GLOBAL_CASES, ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize(
+    ("fn", "mode", "opts"), _GLOBAL_CASES, ids=lambda v: getattr(v, "__name__", None)
+)
 def test_global_statistics_under_shard_map_equal_one_device(fn, mode, opts):
     x, t, mask = _inputs(mode, np.random.default_rng(13), shape=(16, 4, 4))
     x, t = jnp.asarray(x, jnp.float32), jnp.asarray(t)
