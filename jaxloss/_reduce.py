@@ -23,6 +23,36 @@ def psum(x, axis_name: AxisName):
     return x if axis_name is None else jax.lax.psum(x, axis_name)
 
 
+def gather(x: jax.Array, axis_name: AxisName) -> jax.Array:
+    """Every device's rows ``[devices * B, ...]`` (in-batch negatives), or ``x``.
+
+    Each device then computes its own rows' losses against all candidates; the
+    gradient flows back to the device that owns each candidate.
+    """
+    return x if axis_name is None else jax.lax.all_gather(x, axis_name, axis=0, tiled=True)
+
+
+def row_offset(batch: int, axis_name: AxisName) -> jax.Array | int:
+    """Index of this device's first row in :func:`gather`'s result."""
+    return 0 if axis_name is None else jax.lax.axis_index(axis_name) * batch
+
+
+def gather_invariant(x: jax.Array, axis_name: AxisName, axis: int = 0) -> jax.Array:
+    """Every device's blocks side by side along ``axis``, known to be the same on
+    every device: a psum of zero-padded blocks. A statistic of the whole batch
+    (one global sort, one sum over all pairs) computed from it is then replicated,
+    as ``shard_map(out_specs=P())`` requires, and its transpose hands each device
+    back the gradient of its own block."""
+    if axis_name is None:
+        return x
+    n = x.shape[axis]
+    shape = list(x.shape)
+    shape[axis] = n * jax.lax.axis_size(axis_name)
+    start = jax.lax.axis_index(axis_name) * n
+    full = jax.lax.dynamic_update_slice_in_dim(jnp.zeros(shape, x.dtype), x, start, axis=axis)
+    return psum(full, axis_name)
+
+
 def mask_of(fn: str, where: jax.Array | None, shape: tuple[int, ...]) -> jax.Array | None:
     """Validates ``where`` and broadcasts it to ``shape``."""
     if where is None:

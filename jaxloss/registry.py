@@ -59,6 +59,13 @@ class LossSpec:
     # False when the mean still counts rows that ``where`` masks out entirely (seed
     # 000's batch means), so masking a row differs from slicing it away
     where_drops_rows: bool = True
+    # rows interact (in-batch negatives, mining): a row alone is not a batch
+    batch_coupled: bool = False
+    # False for a loss that is one statistic of the whole batch (no "none" output)
+    unreduced: bool = True
+    # False when the gradient deliberately is not the derivative (CIoU holds its
+    # trade-off weight alpha constant, as the paper and torchvision do)
+    true_gradient: bool = True
 
 
 _REGISTRY: dict[str, LossSpec] = {}

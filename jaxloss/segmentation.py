@@ -42,7 +42,15 @@ import jax.numpy as jnp
 
 from jaxloss import _checks
 from jaxloss._numerics import power, upcast
-from jaxloss._reduce import AxisName, fill_masked, mask_of, prepare_pair, psum, reduce_loss
+from jaxloss._reduce import (
+    AxisName,
+    fill_masked,
+    gather_invariant,
+    mask_of,
+    prepare_pair,
+    psum,
+    reduce_loss,
+)
 from jaxloss.classification import binary_cross_entropy_with_logits
 from jaxloss.registry import Example, LossSpec, register
 
@@ -123,46 +131,40 @@ def _pixels(
     _checks.check_numeric(fn, "targets", y)
     labels = _targets_fit(fn, output_name, x, y, mode)
     (x,) = upcast(x)
-    pixel_shape = x.shape[:-1] if mode == "multiclass" else x.shape
-    user = mask = mask_of(fn, where, pixel_shape)
-    # only ``where`` promises that masked inputs may hold NaN; the logits of ignored
-    # labels are not rewritten (as in cross_entropy)
-    x = fill_masked(user if mode != "multiclass" or user is None else user[..., None], x, 0.0)
+    multiclass = mode == "multiclass"
+    where = mask = mask_of(fn, where, x.shape[:-1] if multiclass else x.shape)
     invalid = None
     if labels:
-        keep = y != ignore_index
-        mask = keep if mask is None else mask & keep
-        ok = (y >= 0) & (y < x.shape[-1]) if mode == "multiclass" else (y == 0) | (y == 1)
+        ok = (y >= 0) & (y < x.shape[-1]) if multiclass else (y == 0) | (y == 1)
+        mask = y != ignore_index if mask is None else mask & (y != ignore_index)
         _checks.require(fn, "targets", ok | ~mask, y, _label_rule(mode, x.shape[-1], ignore_index))
         invalid = jnp.any(mask & ~ok, axis=tuple(range(1, y.ndim)))
-    if mode == "binary":  # a class axis of size 1
+        if multiclass:
+            y = jnp.where(ok & mask, y, -1)
+    # from here on every array has a class axis: K classes, or 1 (binary; per-pixel masks)
+    if mode == "binary":
         x, y = x[..., None], y[..., None]
-        mask = None if mask is None else mask[..., None]
-    if mode == "multiclass":
-        probs = _masked_activation(x, mask, activation)
-        mask = None if mask is None else mask[..., None]
-        if labels:
-            void = ~ok if mask is None else ~(ok & mask[..., 0])
-            return _Pixels(probs, None, jnp.where(void, -1, y), mask, invalid)
-    else:
-        probs = _masked_activation(x, mask, activation)
-    t = fill_masked(mask, y.astype(x.dtype), 0.0)
-    return _Pixels(probs, t, None, mask, invalid)
+    if mode != "multilabel":
+        mask, where = (None if m is None else m[..., None] for m in (mask, where))
+    # only ``where`` promises that masked inputs may hold NaN; the logits of ignored
+    # labels are not rewritten (as in cross_entropy)
+    probs = _masked_activation(fill_masked(where, x, 0.0), mask, activation)
+    if multiclass and labels:
+        return _Pixels(probs, None, y, mask, invalid)
+    return _Pixels(probs, fill_masked(mask, y.astype(x.dtype), 0.0), None, mask, invalid)
 
 
 def _masked_activation(x: Array, mask: Array | None, activation: str | None) -> Array:
-    """Probabilities that are 0 at void pixels. ``mask`` is per pixel (``[B, ...]``,
-    multi-class) or broadcastable to ``x``."""
+    """Probabilities that are 0 at void pixels (``mask`` broadcasts to ``x``)."""
     if activation == "softmax":
-        # the mask joins softmax's normalisation, so XLA never broadcasts it over classes
+        # the mask joins softmax's normalisation instead of a separate product,
+        # which XLA:CPU would compute as a slow broadcast over the class axis
         e = jnp.exp(x - jax.lax.stop_gradient(jnp.max(x, axis=-1, keepdims=True)))
-        scale = 1.0 / jnp.sum(e, axis=-1)
-        return e * (scale if mask is None else jnp.where(mask, scale, 0.0))[..., None]
+        scale = 1.0 / jnp.sum(e, axis=-1, keepdims=True)
+        return e * (scale if mask is None else jnp.where(mask, scale, 0.0))
     if activation == "sigmoid":
         x = jax.nn.sigmoid(x)
-    if mask is None:
-        return x
-    return x * (mask[..., None] if mask.ndim < x.ndim else mask)
+    return x if mask is None else x * mask
 
 
 def _label_rule(mode: str, classes: int, ignore_index: int) -> str:
@@ -328,9 +330,14 @@ def _overlap_loss(
     _checks.check_bool_option(fn, "squared", squared)
     activation = _activation(fn, mode, from_logits)
     px = _pixels(
-        fn, predictions, targets, mode=mode, activation=activation, where=where,
+        fn,
+        predictions,
+        targets,
+        mode=mode,
+        activation=activation,
+        where=where,
         ignore_index=ignore_index,
-    )  # fmt: skip
+    )
     if activation is None:
         p = px.probs
         _checks.require(fn, "predictions", (p >= 0) & (p <= 1), p, "probabilities in [0, 1]")
@@ -340,9 +347,14 @@ def _overlap_loss(
     stats = _sums(px, per_sample=per_sample, squared=squared, axis_name=axis_name)
     loss = score(*(s[..., keep] for s in stats), None if class_w is None else class_w[keep])
     return _per_image(
-        fn, loss, px, per_sample=per_sample, weight=weight, reduction=reduction,
+        fn,
+        loss,
+        px,
+        per_sample=per_sample,
+        weight=weight,
+        reduction=reduction,
         axis_name=axis_name,
-    )  # fmt: skip
+    )
 
 
 def _class_mean(loss: Array, class_w: Array | None) -> Array:
@@ -434,11 +446,22 @@ def dice_loss(
     fn = "dice_loss"
     _check_smooth(fn, smooth)
     return _overlap_loss(
-        fn, predictions, targets, score, mode=mode, from_logits=from_logits, squared=squared,
-        class_weights=class_weights, include_background=include_background,
-        per_sample=per_sample, ignore_index=ignore_index, weight=weight, where=where,
-        reduction=reduction, axis_name=axis_name,
-    )  # fmt: skip
+        fn,
+        predictions,
+        targets,
+        score,
+        mode=mode,
+        from_logits=from_logits,
+        squared=squared,
+        class_weights=class_weights,
+        include_background=include_background,
+        per_sample=per_sample,
+        ignore_index=ignore_index,
+        weight=weight,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
+    )
 
 
 def _check_tversky(fn: str, alpha: float, beta: float, smooth: float) -> None:
@@ -495,11 +518,22 @@ def tversky_loss(
         return _class_mean(1.0 - _tversky_index(inter, p_sum, t_sum, alpha, beta, smooth), class_w)
 
     return _overlap_loss(
-        fn, predictions, targets, score, mode=mode, from_logits=from_logits, squared=squared,
-        class_weights=class_weights, include_background=include_background,
-        per_sample=per_sample, ignore_index=ignore_index, weight=weight, where=where,
-        reduction=reduction, axis_name=axis_name,
-    )  # fmt: skip
+        fn,
+        predictions,
+        targets,
+        score,
+        mode=mode,
+        from_logits=from_logits,
+        squared=squared,
+        class_weights=class_weights,
+        include_background=include_background,
+        per_sample=per_sample,
+        ignore_index=ignore_index,
+        weight=weight,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
+    )
 
 
 @_documented
@@ -552,11 +586,22 @@ def focal_tversky_loss(
         return _class_mean(power(jnp.maximum(1.0 - index, 0.0), gamma), class_w)
 
     return _overlap_loss(
-        fn, predictions, targets, score, mode=mode, from_logits=from_logits, squared=squared,
-        class_weights=class_weights, include_background=include_background,
-        per_sample=per_sample, ignore_index=ignore_index, weight=weight, where=where,
-        reduction=reduction, axis_name=axis_name,
-    )  # fmt: skip
+        fn,
+        predictions,
+        targets,
+        score,
+        mode=mode,
+        from_logits=from_logits,
+        squared=squared,
+        class_weights=class_weights,
+        include_background=include_background,
+        per_sample=per_sample,
+        ignore_index=ignore_index,
+        weight=weight,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
+    )
 
 
 @_documented
@@ -601,11 +646,22 @@ def jaccard_loss(
     fn = "jaccard_loss"
     _check_smooth(fn, smooth)
     return _overlap_loss(
-        fn, predictions, targets, score, mode=mode, from_logits=from_logits, squared=squared,
-        class_weights=class_weights, include_background=include_background,
-        per_sample=per_sample, ignore_index=ignore_index, weight=weight, where=where,
-        reduction=reduction, axis_name=axis_name,
-    )  # fmt: skip
+        fn,
+        predictions,
+        targets,
+        score,
+        mode=mode,
+        from_logits=from_logits,
+        squared=squared,
+        class_weights=class_weights,
+        include_background=include_background,
+        per_sample=per_sample,
+        ignore_index=ignore_index,
+        weight=weight,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
+    )
 
 
 @_documented
@@ -661,11 +717,22 @@ def generalized_dice_loss(
     fn = "generalized_dice_loss"
     _check_smooth(fn, smooth)
     return _overlap_loss(
-        fn, predictions, targets, score, mode=mode, from_logits=from_logits, squared=squared,
-        class_weights=class_weights, include_background=include_background,
-        per_sample=per_sample, ignore_index=ignore_index, weight=weight, where=where,
-        reduction=reduction, axis_name=axis_name,
-    )  # fmt: skip
+        fn,
+        predictions,
+        targets,
+        score,
+        mode=mode,
+        from_logits=from_logits,
+        squared=squared,
+        class_weights=class_weights,
+        include_background=include_background,
+        per_sample=per_sample,
+        ignore_index=ignore_index,
+        weight=weight,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
+    )
 
 
 def _inverse_square_weights(t_sum: Array) -> Array:
@@ -698,24 +765,13 @@ def _lovasz_rows(
     key, err, gt = (to_rows(a) for a in (-jnp.where(valid, errors, -jnp.inf), errors, labels))
     err = jnp.where(jnp.isinf(key), 0.0, err)
     if axis_name is not None and not per_sample:
-        key, err, gt = (_gather_pixels(a, axis_name) for a in (key, err, gt))
+        key, err, gt = (gather_invariant(a, axis_name, axis=-1) for a in (key, err, gt))
     _, err, gt = jax.lax.sort((key, err, gt), dimension=2, num_keys=1)
     total = jnp.sum(gt, axis=-1, keepdims=True)
     covered = jnp.cumsum(gt, axis=-1)
     jaccard = 1.0 - (total - covered) / (total + jnp.cumsum(1.0 - gt, axis=-1))
     grad = jnp.diff(jaccard, axis=-1, prepend=0.0)
     return jnp.sum(err * jax.lax.stop_gradient(grad), axis=-1)
-
-
-def _gather_pixels(a: Array, axis_name: AxisName) -> Array:
-    """Every device's pixels ``[1, K, N]`` side by side ``[1, K, devices * N]``, the
-    same on each device: a psum of zero-padded blocks, which shard_map knows to be
-    replicated (an all_gather's result is not) and whose transpose hands each
-    device back the gradient of its own block."""
-    n = a.shape[-1]
-    full = jnp.zeros((*a.shape[:-1], n * jax.lax.axis_size(axis_name)), a.dtype)
-    start = jax.lax.axis_index(axis_name) * n
-    return psum(jax.lax.dynamic_update_slice_in_dim(full, a, start, axis=-1), axis_name)
 
 
 def lovasz_hinge_loss(
@@ -765,17 +821,28 @@ def lovasz_hinge_loss(
     """
     fn = "lovasz_hinge_loss"
     px = _pixels(
-        fn, logits, targets, mode="binary", activation=None, where=where,
-        ignore_index=ignore_index, output_name="logits",
-    )  # fmt: skip
+        fn,
+        logits,
+        targets,
+        mode="binary",
+        activation=None,
+        where=where,
+        ignore_index=ignore_index,
+        output_name="logits",
+    )
     errors = jax.nn.relu(1.0 - px.probs * (2.0 * px.targets - 1.0))
     loss = _lovasz_rows(errors, px.targets, px.mask, per_sample, axis_name)[:, 0]
     if not per_sample:
         loss = loss[0]
     return _per_image(
-        fn, loss, px, per_sample=per_sample, weight=weight, reduction=reduction,
+        fn,
+        loss,
+        px,
+        per_sample=per_sample,
+        weight=weight,
+        reduction=reduction,
         axis_name=axis_name,
-    )  # fmt: skip
+    )
 
 
 def lovasz_softmax_loss(
@@ -832,9 +899,14 @@ def lovasz_softmax_loss(
     fn = "lovasz_softmax_loss"
     activation = _activation(fn, "multiclass", from_logits)
     px = _pixels(
-        fn, predictions, targets, mode="multiclass", activation=activation, where=where,
+        fn,
+        predictions,
+        targets,
+        mode="multiclass",
+        activation=activation,
+        where=where,
         ignore_index=ignore_index,
-    )  # fmt: skip
+    )
     classes = px.probs.shape[-1]
     keep = _foreground(fn, "multiclass", include_background, classes)
     class_w = _class_weights(fn, class_weights, classes)
@@ -850,9 +922,15 @@ def lovasz_softmax_loss(
     if not per_sample:
         loss = loss[0]
     return _per_image(
-        fn, loss, px, per_sample=per_sample, weight=weight, reduction=reduction,
-        axis_name=axis_name, counts=count > 0,
-    )  # fmt: skip
+        fn,
+        loss,
+        px,
+        per_sample=per_sample,
+        weight=weight,
+        reduction=reduction,
+        axis_name=axis_name,
+        counts=count > 0,
+    )
 
 
 # ------------------------------------------------------------------ seed 000's combined losses
@@ -994,9 +1072,14 @@ def focal_and_tversky_loss(
 
 
 def _segmentation_example(
-    key: Array, batch: int, extreme: bool = False, *, layout: str = "binary",
-    ignore: bool = False, **kwargs,
-):  # fmt: skip
+    key: Array,
+    batch: int,
+    extreme: bool = False,
+    *,
+    layout: str = "binary",
+    ignore: bool = False,
+    **kwargs,
+):
     """Binary ``[batch, 16, 16]`` logits with ~10% positive pixels, or ``[batch, 8, 8, 4]``
     logits with class indices (``layout="multiclass"``; 10% void pixels with
     ``ignore``) or 0/1 targets (``"multilabel"``). Extreme logits are ±1e4, ±30 and

@@ -1,0 +1,321 @@
+"""Bounding-box regression losses: IoU, GIoU, DIoU and CIoU.
+
+Boxes are ``[..., 4]`` as ``(x1, y1, x2, y2)`` with any leading shape; the loss is
+per box (``reduction="none"`` gives ``[...]``). The formulas, and where ``eps``
+enters them, follow torchvision 0.29's ``ops`` losses.
+
+A degenerate box (zero width or height) gives finite values and gradients. An
+inverted box (x2 < x1) is computed from the same formulas with its negative
+width, so it gets a finite but meaningless loss; ``jaxloss.checked`` reports it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss import _checks
+from jaxloss._numerics import safe_div, upcast
+from jaxloss._reduce import AxisName, fill_masked, mask_of, reduce_loss
+from jaxloss.registry import Example, LossSpec, register
+
+__all__ = [
+    "box_iou_loss",
+    "complete_box_iou_loss",
+    "distance_box_iou_loss",
+    "generalized_box_iou_loss",
+]
+
+Array = jax.Array
+
+
+class _Pair(NamedTuple):
+    a: tuple[Array, Array, Array, Array]  # x1, y1, x2, y2 of boxes1
+    b: tuple[Array, Array, Array, Array]
+    inter: Array
+    union: Array
+    iou: Array
+
+
+def _pair(fn: str, boxes1: Array, boxes2: Array, where: Array | None, eps: float) -> _Pair:
+    boxes1, boxes2 = jnp.asarray(boxes1), jnp.asarray(boxes2)
+    for name, boxes in (("boxes1", boxes1), ("boxes2", boxes2)):
+        _checks.check_floating(fn, name, boxes)
+        if boxes.ndim == 0 or boxes.shape[-1] != 4:
+            _checks.fail(
+                fn, f"{name} must be [..., 4] boxes (x1, y1, x2, y2); got shape {boxes.shape}"
+            )
+    _checks.check_same_shape(fn, "boxes1", boxes1, "boxes2", boxes2)
+    _checks.check_range(fn, "eps", eps, low=0.0)
+    b1, b2 = upcast(boxes1, boxes2)
+    mask = mask_of(fn, where, b1.shape[:-1])
+    if mask is not None:  # masked boxes may hold NaN padding: a unit box stands in
+        unit = jnp.array([0.0, 0.0, 1.0, 1.0], b1.dtype)
+        b1, b2 = (
+            fill_masked(mask[..., None], b, 0.0) + jnp.where(mask[..., None], 0.0, unit)
+            for b in (b1, b2)
+        )
+    for name, b in (("boxes1", b1), ("boxes2", b2)):
+        ok = (b[..., 2] >= b[..., 0]) & (b[..., 3] >= b[..., 1])
+        _checks.require(fn, name, ok[..., None], b, "boxes with x1 <= x2 and y1 <= y2")
+    a, g = tuple(b1[..., i] for i in range(4)), tuple(b2[..., i] for i in range(4))
+    iw = jnp.minimum(a[2], g[2]) - jnp.maximum(a[0], g[0])
+    ih = jnp.minimum(a[3], g[3]) - jnp.maximum(a[1], g[1])
+    inter = jnp.where((iw > 0) & (ih > 0), iw * ih, 0.0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (g[2] - g[0]) * (g[3] - g[1]) - inter
+    return _Pair(a, g, inter, union, safe_div(inter, union + eps))
+
+
+def _enclosing(p: _Pair) -> tuple[Array, Array]:
+    """Width and height of the smallest box enclosing both."""
+    a, g = p.a, p.b
+    width = jnp.maximum(a[2], g[2]) - jnp.minimum(a[0], g[0])
+    height = jnp.maximum(a[3], g[3]) - jnp.minimum(a[1], g[1])
+    return width, height
+
+
+def _center_penalty(p: _Pair, eps: float) -> Array:
+    """Squared centre distance over the squared diagonal of the enclosing box."""
+    a, g = p.a, p.b
+    cw, ch = _enclosing(p)
+    dx = (a[0] + a[2] - g[0] - g[2]) / 2
+    dy = (a[1] + a[3] - g[1] - g[3]) / 2
+    return safe_div(dx * dx + dy * dy, cw * cw + ch * ch + eps)
+
+
+def _finish(fn, loss, *, where, weight, reduction, axis_name):
+    return reduce_loss(
+        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+    )
+
+
+def box_iou_loss(
+    boxes1: Array,
+    boxes2: Array,
+    *,
+    eps: float = 1e-7,
+    weight: Array | None = None,
+    where: Array | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    r"""IoU loss: one minus the intersection over union of two boxes.
+
+    .. math:: \ell = 1 - \frac{|A \cap B|}{|A \cup B| + \epsilon}
+
+    Args:
+      boxes1, boxes2: ``[..., 4]`` boxes ``(x1, y1, x2, y2)``, e.g. predicted and target.
+      eps: keeps two empty boxes finite.
+      weight, where: broadcastable to ``[...]`` (one entry per box).
+
+    Returns:
+      A scalar, or ``[...]`` for ``reduction="none"``.
+
+    Symmetric in its arguments. Its gradient is zero when the boxes do not
+    overlap; GIoU, DIoU and CIoU add terms that are not.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> a = jnp.array([0.0, 0.0, 2.0, 2.0])
+      >>> b = jnp.array([1.0, 0.0, 3.0, 2.0])
+      >>> round(float(jaxloss.box_iou_loss(a, b)), 4)
+      0.6667
+    """
+    fn = "box_iou_loss"
+    p = _pair(fn, boxes1, boxes2, where, eps)
+    return _finish(
+        fn, 1.0 - p.iou, where=where, weight=weight, reduction=reduction, axis_name=axis_name
+    )
+
+
+def generalized_box_iou_loss(
+    boxes1: Array,
+    boxes2: Array,
+    *,
+    eps: float = 1e-7,
+    weight: Array | None = None,
+    where: Array | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    r"""Generalized IoU loss: IoU plus the empty share of the enclosing box.
+
+    .. math:: \ell = 1 - \mathrm{IoU} + \frac{|C| - |A \cup B|}{|C| + \epsilon}
+
+    with :math:`C` the smallest box enclosing both.
+
+    Args:
+      boxes1, boxes2: ``[..., 4]`` boxes ``(x1, y1, x2, y2)``.
+      eps: in both denominators, as torchvision.
+      weight, where: broadcastable to ``[...]``.
+
+    Returns:
+      A scalar, or ``[...]`` for ``reduction="none"``.
+
+    Matches ``torchvision.ops.generalized_box_iou_loss`` (whose default reduction
+    is ``"none"``; here it is ``"mean"``).
+    References: Rezatofighi et al. (2019), "Generalized Intersection over Union".
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> a = jnp.array([0.0, 0.0, 1.0, 1.0])
+      >>> b = jnp.array([2.0, 0.0, 3.0, 1.0])
+      >>> round(float(jaxloss.generalized_box_iou_loss(a, b)), 4)
+      1.3333
+    """
+    fn = "generalized_box_iou_loss"
+    p = _pair(fn, boxes1, boxes2, where, eps)
+    cw, ch = _enclosing(p)
+    area_c = cw * ch
+    loss = 1.0 - p.iou + safe_div(area_c - p.union, area_c + eps)
+    return _finish(fn, loss, where=where, weight=weight, reduction=reduction, axis_name=axis_name)
+
+
+def distance_box_iou_loss(
+    boxes1: Array,
+    boxes2: Array,
+    *,
+    eps: float = 1e-7,
+    weight: Array | None = None,
+    where: Array | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    r"""Distance IoU loss: IoU plus the normalised distance between box centres.
+
+    .. math:: \ell = 1 - \mathrm{IoU} + \frac{\rho^2(b_A, b_B)}{c^2 + \epsilon}
+
+    with :math:`\rho` the distance between the centres and :math:`c` the diagonal
+    of the enclosing box.
+
+    Args:
+      boxes1, boxes2: ``[..., 4]`` boxes ``(x1, y1, x2, y2)``.
+      eps: in the IoU and the diagonal, as torchvision.
+      weight, where: broadcastable to ``[...]``.
+
+    Returns:
+      A scalar, or ``[...]`` for ``reduction="none"``.
+
+    Matches ``torchvision.ops.distance_box_iou_loss``.
+    References: Zheng et al. (2020), "Distance-IoU Loss".
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> a = jnp.array([0.0, 0.0, 1.0, 1.0])
+      >>> b = jnp.array([2.0, 0.0, 3.0, 1.0])
+      >>> round(float(jaxloss.distance_box_iou_loss(a, b)), 4)
+      1.4
+    """
+    fn = "distance_box_iou_loss"
+    p = _pair(fn, boxes1, boxes2, where, eps)
+    loss = 1.0 - p.iou + _center_penalty(p, eps)
+    return _finish(fn, loss, where=where, weight=weight, reduction=reduction, axis_name=axis_name)
+
+
+def _aspect_angle(w: Array, h: Array) -> Array:
+    """atan(w / h) for w, h >= 0, finite with a finite gradient when h or both are 0
+    (torch's w / h gives inf and a NaN gradient at h = 0)."""
+    both_zero = (w == 0) & (h == 0)
+    return jnp.arctan2(w, jnp.where(both_zero, 1.0, h))
+
+
+def complete_box_iou_loss(
+    boxes1: Array,
+    boxes2: Array,
+    *,
+    eps: float = 1e-7,
+    weight: Array | None = None,
+    where: Array | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    r"""Complete IoU loss: DIoU plus an aspect-ratio consistency term.
+
+    .. math::
+        \ell = \mathrm{DIoU} + \alpha v, \quad
+        v = \frac{4}{\pi^2}\Big(\arctan\frac{w_B}{h_B} - \arctan\frac{w_A}{h_A}\Big)^2, \quad
+        \alpha = \frac{v}{1 - \mathrm{IoU} + v + \epsilon}
+
+    with no gradient through :math:`\alpha` (as the paper and torchvision).
+
+    Args:
+      boxes1: ``[..., 4]`` predicted boxes; boxes2: ``[..., 4]`` target boxes (the
+        aspect term is symmetric, so the order only matters for naming).
+      eps: in the IoU, the diagonal and alpha, as torchvision.
+      weight, where: broadcastable to ``[...]``.
+
+    Returns:
+      A scalar, or ``[...]`` for ``reduction="none"``.
+
+    Matches ``torchvision.ops.complete_box_iou_loss``. For zero-height boxes the
+    angle is taken as ``atan2(w, h)`` (pi/2), and 0 for an empty box, where
+    torchvision gives NaN gradients.
+    References: Zheng et al. (2020), "Distance-IoU Loss".
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> a = jnp.array([0.0, 0.0, 1.0, 1.0])
+      >>> b = jnp.array([0.0, 0.0, 1.0, 2.0])
+      >>> round(float(jaxloss.complete_box_iou_loss(a, b)), 4)
+      0.5532
+    """
+    fn = "complete_box_iou_loss"
+    p = _pair(fn, boxes1, boxes2, where, eps)
+    a, g = p.a, p.b
+    delta = _aspect_angle(g[2] - g[0], g[3] - g[1]) - _aspect_angle(a[2] - a[0], a[3] - a[1])
+    v = (4.0 / math.pi**2) * delta * delta
+    alpha = jax.lax.stop_gradient(safe_div(v, 1.0 - p.iou + v + eps))
+    loss = 1.0 - p.iou + _center_penalty(p, eps) + alpha * v
+    return _finish(fn, loss, where=where, weight=weight, reduction=reduction, axis_name=axis_name)
+
+
+# ------------------------------------------------------------------ registry entries
+
+
+def _boxes_example(key: Array, batch: int, extreme: bool = False) -> Example:
+    """``[batch, 4]`` predicted and target boxes around the unit square; extreme
+    boxes are identical, disjoint, zero-area (a point and a line) or far apart."""
+    k1, k2, k3 = jax.random.split(key, 3)
+    corner = jax.random.uniform(k1, (batch, 2), maxval=10.0)
+    size = jax.random.uniform(k2, (batch, 2), minval=0.5, maxval=5.0)
+    target = jnp.concatenate([corner, corner + size], axis=-1)
+    jitter = jax.random.normal(k3, (batch, 4)) * jnp.concatenate([size, size], -1) * 0.3
+    pred = target + jitter
+    pred = jnp.concatenate(
+        [jnp.minimum(pred[:, :2], pred[:, 2:]), jnp.maximum(pred[:, :2], pred[:, 2:])], -1
+    )
+    if extreme:
+        special = jnp.array(
+            [
+                [0.0, 0.0, 1.0, 1.0],  # identical to its target
+                [5.0, 5.0, 5.0, 5.0],  # a point
+                [2.0, 3.0, 9.0, 3.0],  # a line (zero height)
+                [1e4, 1e4, 1e4 + 1.0, 1e4 + 1.0],  # far away
+            ]
+        )
+        pred = pred.at[: len(special)].set(special)
+        target = target.at[0].set(special[0]).at[1].set(special[1])
+    return Example((pred, target), diff_argnums=(0, 1))
+
+
+for _fn, _matches in (
+    (box_iou_loss, "1 - IoU"),
+    (generalized_box_iou_loss, "torchvision ops.generalized_box_iou_loss"),
+    (distance_box_iou_loss, "torchvision ops.distance_box_iou_loss"),
+    (complete_box_iou_loss, "torchvision ops.complete_box_iou_loss"),
+):  # CIoU's alpha carries no gradient, so its gradient is not its derivative
+    register(
+        LossSpec(
+            name=_fn.__name__,
+            fn=_fn,
+            family="detection",
+            tasks=("detection", "boxes"),
+            input_kind="boxes1, boxes2",
+            example=_boxes_example,
+            matches=_matches,
+            true_gradient=_fn is not complete_box_iou_loss,
+        )
+    )
