@@ -359,8 +359,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     device = jax.devices(args.device)[0]
+    # losses over a whole batch (in-batch negatives, mining) are O(B^2): they are
+    # timed at realistic batch sizes by benchmarks/embedding.py instead
     specs = (
-        [jaxloss.registry.get(n) for n in args.only] if args.only else jaxloss.registry.all_losses()
+        [jaxloss.registry.get(n) for n in args.only]
+        if args.only
+        else [s for s in jaxloss.registry.all_losses() if not s.batch_coupled]
     )
     sizes = (
         QUICK_SIZES

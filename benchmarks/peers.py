@@ -3,7 +3,8 @@
 ``optax_peer(name)`` returns a JAX function taking the same positional arrays and
 keyword options as the jaxloss function and returning the mean loss, or None.
 ``torch_peer(name)`` returns a ``torch.nn.functional`` callable with the same
-argument order and option names, or None. Both are imported lazily: jaxloss never
+argument order and option names (or, for torchvision's box losses, their formulas
+transcribed in torch), or None. Both are imported lazily: jaxloss never
 imports torch.
 """
 
@@ -67,7 +68,63 @@ TORCH_FUNCTIONAL = {
 }
 
 
+TORCH_FUNCTIONAL.update(
+    {
+        "triplet_margin_loss": "triplet_margin_loss",
+        "triplet_margin_with_distance_loss": "triplet_margin_with_distance_loss",
+        "cosine_embedding_loss": "cosine_embedding_loss",
+        "margin_ranking_loss": "margin_ranking_loss",
+    }
+)
+
+
+def _torchvision_box_loss(kind: str) -> Callable:
+    """torchvision 0.29's box losses, transcribed (torchvision has no build for the
+    pinned torch here); mean reduction like jaxloss."""
+    import math
+
+    import torch
+
+    def loss(boxes1, boxes2):
+        x1, y1, x2, y2 = boxes1.unbind(-1)
+        x1g, y1g, x2g, y2g = boxes2.unbind(-1)
+        iw = torch.min(x2, x2g) - torch.max(x1, x1g)
+        ih = torch.min(y2, y2g) - torch.max(y1, y1g)
+        inter = torch.where((iw > 0) & (ih > 0), iw * ih, torch.zeros_like(iw))
+        union = (x2 - x1) * (y2 - y1) + (x2g - x1g) * (y2g - y1g) - inter
+        iou = inter / (union + 1e-7)
+        if kind == "iou":
+            return (1 - iou).mean()
+        cw = torch.max(x2, x2g) - torch.min(x1, x1g)
+        ch = torch.max(y2, y2g) - torch.min(y1, y1g)
+        if kind == "giou":
+            area_c = cw * ch
+            return (1 - iou + (area_c - union) / (area_c + 1e-7)).mean()
+        centers = ((x1 + x2 - x1g - x2g) / 2) ** 2 + ((y1 + y2 - y1g - y2g) / 2) ** 2
+        diou = 1 - iou + centers / (cw**2 + ch**2 + 1e-7)
+        if kind == "diou":
+            return diou.mean()
+        v = (4 / math.pi**2) * (
+            torch.atan((x2g - x1g) / (y2g - y1g)) - torch.atan((x2 - x1) / (y2 - y1))
+        ) ** 2
+        with torch.no_grad():
+            alpha = v / (1 - iou + v + 1e-7)
+        return (diou + alpha * v).mean()
+
+    return loss
+
+
+_TORCH_CUSTOM = {
+    "box_iou_loss": lambda: _torchvision_box_loss("iou"),
+    "generalized_box_iou_loss": lambda: _torchvision_box_loss("giou"),
+    "distance_box_iou_loss": lambda: _torchvision_box_loss("diou"),
+    "complete_box_iou_loss": lambda: _torchvision_box_loss("ciou"),
+}
+
+
 def torch_peer(name: str) -> Callable | None:
+    if name in _TORCH_CUSTOM:
+        return _TORCH_CUSTOM[name]()
     if name not in TORCH_FUNCTIONAL:
         return None
     import torch.nn.functional as F

@@ -10,11 +10,7 @@ input) and MONAI's losses on torch eager (channel-first; the permute is included
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import functools
-import json
-import pathlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,7 +18,7 @@ import jax
 import jax.numpy as jnp
 
 import jaxloss
-from benchmarks.harness import RESULTS, _jax_case, _torch_case, machine_info, machine_slug
+from benchmarks.cases import main as run_cases
 
 BINARY = (32, 256, 256)
 MULTICLASS = (8, 128, 128, 21)
@@ -109,83 +105,14 @@ def cases(quick: bool) -> list[dict[str, Any]]:
     return out
 
 
-def run(quick: bool, budget_s: float) -> dict[str, Any]:
-    device = jax.devices()[0]
-    results = []
-    for case in cases(quick):
-        record = {
-            "loss": case["loss"],
-            "shape": list(case["shape"]),
-            "jaxloss": _jax_case(case["fn"], case["args"], (0,), budget_s),
-            "peers": {},
-        }
-        for peer, (fn, args) in case["peers"].items():
-            if peer.startswith("MONAI"):
-                times = _torch_case(fn, args, {}, (0,), "cpu", budget_s, False)
-            else:
-                times = _jax_case(fn, args, (0,), budget_s)
-            record["peers"][peer] = {m: {"time_s": v["time_s"]} for m, v in times.items()}
-        record["ratios"] = {
-            p: record["jaxloss"]["fwd_bwd"]["time_s"] / t["fwd_bwd"]["time_s"]
-            for p, t in record["peers"].items()
-        }
-        results.append(record)
-        print(f"{case['loss']} {tuple(case['shape'])}: done", flush=True)
-    return {
-        "date": datetime.date.today().isoformat(),
-        "machine": machine_info(device),
-        "results": results,
-    }
-
-
-def markdown(report: dict[str, Any]) -> str:
-    info = report["machine"]
-    lines = [
-        f"# Segmentation losses — {report['date']}",
-        "",
-        f"Machine: {info['cpu']}, {info['cores']} cores; JAX device {info['device']}.",
-        "Medians in ms. Ratio = jaxloss / peer, forward+backward (< 1: jaxloss faster). "
-        "optax needs one-hot targets: 'optax' makes them from the integer labels inside the "
-        "step, 'one-hot given' receives them precomputed. MONAI runs on torch eager.",
-        "",
-        "| loss | shape | fwd | fwd+bwd | temp MiB | peer | peer fwd+bwd | ratio |",
-        "|---|---|---:|---:|---:|---|---:|---:|",
-    ]
-    for r in report["results"]:
-        j = r["jaxloss"]
-        head = (
-            f"| {r['loss']} | {tuple(r['shape'])} | {1e3 * j['fwd']['time_s']:.3g} | "
-            f"{1e3 * j['fwd_bwd']['time_s']:.3g} | {j['fwd_bwd']['temp_bytes'] / 2**20:.1f}"
-        )
-        if not r["peers"]:
-            lines.append(head + " | - | - | - |")
-        for peer, t in r["peers"].items():
-            lines.append(
-                f"{head} | {peer} | {1e3 * t['fwd_bwd']['time_s']:.3g} | {r['ratios'][peer]:.2f} |"
-            )
-    return "\n".join(lines) + "\n"
+NOTES = (
+    "optax needs one-hot targets: 'optax' makes them from the integer labels inside the "
+    "step, 'one-hot given' receives them precomputed. MONAI runs on torch eager."
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.segmentation")
-    parser.add_argument("--quick", action="store_true", help="tiny shapes: a smoke run")
-    parser.add_argument("--budget", type=float, default=None, help="seconds of timing per case")
-    parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
-    args = parser.parse_args(argv)
-    report = run(
-        args.quick, args.budget if args.budget is not None else (0.05 if args.quick else 2.0)
-    )
-    table = markdown(report)
-    print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / (
-        f"segmentation-{machine_slug(report['machine'])}-{report['date']}"
-        + ("-quick" if args.quick else "")
-    )
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
-    stem.with_suffix(".md").write_text(table)
-    print(f"wrote {stem}.json and .md")
-    return 0
+    return run_cases("segmentation", cases, "Segmentation losses", NOTES, argv)
 
 
 if __name__ == "__main__":

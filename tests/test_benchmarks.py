@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+
+import pytest
 
 from benchmarks import harness
 
@@ -54,15 +57,19 @@ def test_quick_run_structure(tmp_path, capsys):
     assert header and "ratio torch" in header[0]
 
 
-def test_segmentation_quick_run(tmp_path, capsys):
-    from benchmarks import segmentation
-
-    assert segmentation.main(["--quick", "--out", str(tmp_path)]) == 0
-    (path,) = tmp_path.glob("segmentation-*-quick.json")
+@pytest.mark.parametrize("script", ("segmentation", "embedding"))
+def test_case_scripts_quick_run(script, tmp_path, capsys):
+    module = importlib.import_module(f"benchmarks.{script}")
+    assert module.main(["--quick", "--out", str(tmp_path)]) == 0
+    (path,) = tmp_path.glob(f"{script}-*-quick.json")
     report = json.loads(path.read_text())
     by_loss = {(r["loss"], len(r["shape"])): r for r in report["results"]}
-    dice_mc = by_loss[("dice_loss", 4)]
-    assert {"optax", "optax, one-hot given", "MONAI (torch)"} <= set(dice_mc["peers"])
+    if script == "segmentation":
+        dice_mc = by_loss[("dice_loss", 4)]
+        assert {"optax", "optax, one-hot given", "MONAI (torch)"} <= set(dice_mc["peers"])
+    else:
+        assert {"torch"} == set(by_loss[("clip_loss", 2)]["peers"])
+        assert len(report["results"]) == 6
     for r in report["results"]:
         assert r["jaxloss"]["fwd_bwd"]["time_s"] > 0
         for peer, ratio in r["ratios"].items():
