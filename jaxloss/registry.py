@@ -59,7 +59,8 @@ class LossSpec:
     # False when the mean still counts rows that ``where`` masks out entirely (seed
     # 000's batch means), so masking a row differs from slicing it away
     where_drops_rows: bool = True
-    # rows interact (in-batch negatives, mining): a row alone is not a batch
+    # rows interact (in-batch negatives, mining) or a row alone is not a valid input
+    # (it has no batch axis): vmap is tested over a stack of whole batches
     batch_coupled: bool = False
     # False for a loss that is one statistic of the whole batch (no "none" output)
     unreduced: bool = True

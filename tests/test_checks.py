@@ -27,8 +27,11 @@ def _run(spec, ex, mode, args=None, **overrides):
 def test_bad_reduction_lists_valid_ones(spec, mode):
     ex = example(spec, batch=8)
     valid = "'mean', 'sum', 'none'" if spec.unreduced else "'mean', 'sum'"
-    msg = f"jaxloss.{spec.name}: reduction must be one of {valid}; got 'avg'"
-    with pytest.raises(ValueError, match=re.escape(msg)):
+    msg = (
+        re.escape(f"jaxloss.{spec.name}: reduction must be one of {valid}")
+        + r"(, '\w+')*; got 'avg'"
+    )
+    with pytest.raises(ValueError, match=msg):
         _run(spec, ex, mode, reduction="avg")
 
 
@@ -37,6 +40,8 @@ def test_bad_reduction_lists_valid_ones(spec, mode):
 def test_mismatched_targets_shape(spec, mode):
     ex = example(spec, batch=8)
     args = list(ex.args)
+    if len(args) < 2:
+        pytest.skip(f"{spec.name} takes one array")
     args[1] = args[1][..., :-1]
     second = list(inspect.signature(spec.fn).parameters)[1]
     with pytest.raises(ValueError, match=rf"^jaxloss\.{spec.name}: .*{second}.*shape"):
