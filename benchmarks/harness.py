@@ -353,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-torch-compile", action="store_true", help="skip the torch.compile peer"
     )
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS, help="results folder")
+    parser.add_argument(
+        "--tag", default="", help="suffix for the result files, e.g. a family run with --only"
+    )
     return parser
 
 
@@ -413,7 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = markdown(report)
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"{machine_slug(info)}-{report['date']}{'-quick' if args.quick else ''}"
+    tag = "".join(f"-{t}" for t in (args.tag, "quick" if args.quick else "") if t)
+    stem = args.out / f"{machine_slug(info)}-{report['date']}{tag}"
     stem.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
     stem.with_suffix(".md").write_text(table)
     chart(report, stem.with_suffix(".png"))

@@ -44,6 +44,12 @@ def optax_peer(name: str) -> Callable | None:
         "sigmoid_focal_loss": _mean_of(optax.losses.sigmoid_focal_loss),
         "cross_entropy": _optax_cross_entropy,
         "multiclass_hinge_loss": _mean_of(optax.losses.multiclass_hinge_loss),
+        "kl_divergence": lambda p, q: jnp.mean(optax.losses.kl_divergence(jnp.log(q), p)),
+        "kl_divergence_with_logits": lambda p, q: jnp.mean(
+            optax.losses.kl_divergence_with_log_targets(
+                jax.nn.log_softmax(q, -1), jax.nn.log_softmax(p, -1)
+            )
+        ),
     }
     return table.get(name)
 
@@ -65,6 +71,7 @@ TORCH_FUNCTIONAL = {
     "cross_entropy": "cross_entropy",
     "nll_loss": "nll_loss",
     "multi_margin_loss": "multi_margin_loss",
+    "kl_div": "kl_div",
 }
 
 

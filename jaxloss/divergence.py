@@ -92,6 +92,25 @@ def kl_div(
     return jnp.where(rows == 0, 0.0, total / jnp.maximum(rows, 1))
 
 
+@jax.custom_jvp
+def _plogratio(p: Array, q: Array) -> Array:
+    """p log(p / q), 0 where p is 0, with zero gradients there. The derivatives are
+    written in closed form so that XLA computes them straight from p and q."""
+    zero = p == 0
+    return jnp.where(zero, 0.0, p * jnp.log(jnp.where(zero, 1.0, p) / jnp.where(zero, 1.0, q)))
+
+
+@_plogratio.defjvp
+def _plogratio_jvp(primals, tangents):
+    (p, q), (tp, tq) = primals, tangents
+    zero = p == 0
+    ratio = jnp.where(zero, 1.0, p) / jnp.where(zero, 1.0, q)
+    value = jnp.where(zero, 0.0, p * jnp.log(ratio))
+    dp = jnp.where(zero, 0.0, jnp.log(ratio) + 1.0)
+    dq = jnp.where(zero, 0.0, -ratio)
+    return value, dp * tp + dq * tq
+
+
 def _rows_of(fn, names, a, b, where):
     a, b = _pair(fn, names, a, b)
     mask = mask_of(fn, where, a.shape[:-1])
@@ -143,7 +162,7 @@ def kl_divergence(
     fn = "kl_divergence"
     _checks.check_range(fn, "eps", eps, low=0.0)
     a, b, _ = _rows_of(fn, ("p", "q"), p, q, where)
-    loss = jnp.sum(xlogy(a, a) - xlogy(a, jnp.maximum(b, eps)), axis=-1)
+    loss = jnp.sum(_plogratio(a, jnp.maximum(b, eps)), axis=-1)
     return _finish(fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name)
 
 
@@ -220,7 +239,7 @@ def js_divergence(
     fn = "js_divergence"
     a, b, _ = _rows_of(fn, ("p", "q"), p, q, where)
     m = 0.5 * (a + b)
-    loss = 0.5 * jnp.sum(xlogy(a, a) - xlogy(a, m) + xlogy(b, b) - xlogy(b, m), axis=-1)
+    loss = 0.5 * jnp.sum(_plogratio(a, m) + _plogratio(b, m), axis=-1)
     return _finish(fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name)
 
 
