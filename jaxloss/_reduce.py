@@ -97,6 +97,37 @@ def prepare_pair(
     return fill_masked(mask, x, 0.0), fill_masked(mask, t, target_fill), mask
 
 
+def prepare_arrays(
+    fn: str,
+    names: tuple[str, ...],
+    arrays,
+    where: jax.Array | None,
+    *,
+    mask_axes: int | None = None,
+    rank: int | set[int] | None = None,
+) -> tuple[list[jax.Array], jax.Array | None]:
+    """Validates same-shaped float arrays (embeddings, samples, images), upcasts
+    them and zeroes what ``where`` masks out, so NaN padding there reaches nothing.
+
+    ``where`` covers the first ``mask_axes`` axes (rows ``[B]`` with 1, rows of
+    ``[..., D]`` vectors with ``ndim - 1``) or, with None, every element. Returns
+    the arrays and the mask broadcast to the axes it covers.
+    """
+    arrays = [jnp.asarray(a) for a in arrays]
+    for name, a in zip(names, arrays, strict=True):
+        _checks.check_floating(fn, name, a)
+        _checks.check_rank(fn, name, a, rank if rank is not None else set(range(1, 33)))
+    for name, a in zip(names[1:], arrays[1:], strict=True):
+        _checks.check_same_shape(fn, names[0], arrays[0], name, a)
+    arrays = list(upcast(*arrays))
+    shape = arrays[0].shape
+    mask = mask_of(fn, where, shape if mask_axes is None else shape[:mask_axes])
+    if mask is None:
+        return arrays, None
+    full = mask.reshape(mask.shape + (1,) * (len(shape) - mask.ndim))
+    return [fill_masked(full, a, 0.0) for a in arrays], mask
+
+
 def reduce_loss(
     loss: jax.Array,
     *,

@@ -28,6 +28,7 @@ from jaxloss._reduce import (
     gather,
     gather_invariant,
     mask_of,
+    prepare_arrays,
     reduce_loss,
     row_offset,
 )
@@ -59,23 +60,9 @@ MINING = ("batch_hard", "batch_all", "semi_hard")
 
 
 def _vectors(fn: str, names: tuple[str, ...], arrays, where, *, rank: int | None = None):
-    """Validates same-shaped ``[..., D]`` float arrays, upcasts them and zeroes the
-    rows ``where`` masks out (so NaN padding there reaches nothing)."""
-    arrays = [jnp.asarray(a) for a in arrays]
-    for name, a in zip(names, arrays, strict=True):
-        _checks.check_floating(fn, name, a)
-        _checks.check_rank(fn, name, a, rank if rank is not None else set(range(1, 33)))
-    for name, a in zip(names[1:], arrays[1:], strict=True):
-        if a.shape != arrays[0].shape:
-            _checks.fail(
-                fn,
-                f"{name} has shape {a.shape} but {names[0]} has shape {arrays[0].shape}; "
-                "embeddings must match in every axis, the embedding dimension included",
-            )
-    arrays = upcast(*arrays)
-    mask = mask_of(fn, where, arrays[0].shape[:-1])
-    rows = None if mask is None else mask[..., None]
-    return [fill_masked(rows, a, 0.0) for a in arrays], mask
+    """Same-shaped ``[..., D]`` embeddings; ``where`` masks rows (all but the last axis)."""
+    ndim = jnp.ndim(arrays[0])
+    return prepare_arrays(fn, names, arrays, where, mask_axes=max(ndim - 1, 0), rank=rank)
 
 
 def _row_values(fn: str, name: str, values: Array, shape: tuple[int, ...]) -> Array:

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from jaxloss import _checks
 from jaxloss._numerics import abs_, safe_norm, softplus, upcast
-from jaxloss._reduce import AxisName, fill_masked, mask_of, reduce_loss
+from jaxloss._reduce import AxisName, prepare_arrays, reduce_loss
 from jaxloss.classification import binary_cross_entropy_with_logits
 from jaxloss.divergence import gaussian_kl
 from jaxloss.registry import Example, LossSpec, register
@@ -40,18 +40,10 @@ PREDICTIONS = ("epsilon", "v", "x0")
 
 
 def _samples(fn: str, names: tuple[str, ...], arrays, where, *, per_sample: bool = True):
-    """Same-shaped float ``[B, ...]`` arrays, upcast, masked entries zeroed; ``where``
-    masks samples ``[B]`` (``per_sample``) or elements."""
-    arrays = [jnp.asarray(a) for a in arrays]
-    for name, a in zip(names, arrays, strict=True):
-        _checks.check_floating(fn, name, a)
-        _checks.check_rank(fn, name, a, set(range(1, 33)))
-    for name, a in zip(names[1:], arrays[1:], strict=True):
-        _checks.check_same_shape(fn, names[0], arrays[0], name, a)
-    arrays = upcast(*arrays)
-    mask = mask_of(fn, where, arrays[0].shape[:1] if per_sample else arrays[0].shape)
-    rows = None if mask is None else mask.reshape(mask.shape + (1,) * (arrays[0].ndim - mask.ndim))
-    return [fill_masked(rows, a, 0.0) for a in arrays]
+    """Same-shaped float ``[B, ...]`` arrays; ``where`` masks samples ``[B]``
+    (``per_sample``) or elements."""
+    arrays, _ = prepare_arrays(fn, names, arrays, where, mask_axes=1 if per_sample else None)
+    return arrays
 
 
 def _per_sample(x: Array, how: str = "sum") -> Array:

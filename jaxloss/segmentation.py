@@ -34,6 +34,7 @@ reduction); with ``axis_name`` its sums are taken across devices.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -396,12 +397,44 @@ _OVERLAP_ARGS = """
 """
 
 
-def _documented(fn):
-    fn.__doc__ = fn.__doc__.replace("    {args}\n", _OVERLAP_ARGS)
-    return fn
+_SHARED = (
+    "mode",
+    "from_logits",
+    "squared",
+    "class_weights",
+    "include_background",
+    "per_sample",
+    "ignore_index",
+    "weight",
+    "where",
+    "reduction",
+    "axis_name",
+)
 
 
-@_documented
+def _overlap(definition: Callable[..., Callable]) -> Callable[..., Array]:
+    """Makes an overlap loss from its definition, which checks its own
+    hyperparameters and returns its score function; the options every overlap
+    loss shares go to :func:`_overlap_loss`. The definition's signature, return
+    annotation and docstring (``{args}`` filled in) are the public loss's."""
+    signature = inspect.signature(definition)
+
+    @functools.wraps(definition)
+    def loss(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        options = bound.arguments
+        score = definition(**options)
+        shared = {name: options[name] for name in _SHARED}
+        return _overlap_loss(
+            definition.__name__, options["predictions"], options["targets"], score, **shared
+        )
+
+    loss.__doc__ = definition.__doc__.replace("    {args}\n", _OVERLAP_ARGS)
+    return loss
+
+
+@_overlap
 def dice_loss(
     predictions: Array,
     targets: Array,
@@ -445,23 +478,7 @@ def dice_loss(
 
     fn = "dice_loss"
     _check_smooth(fn, smooth)
-    return _overlap_loss(
-        fn,
-        predictions,
-        targets,
-        score,
-        mode=mode,
-        from_logits=from_logits,
-        squared=squared,
-        class_weights=class_weights,
-        include_background=include_background,
-        per_sample=per_sample,
-        ignore_index=ignore_index,
-        weight=weight,
-        where=where,
-        reduction=reduction,
-        axis_name=axis_name,
-    )
+    return score
 
 
 def _check_tversky(fn: str, alpha: float, beta: float, smooth: float) -> None:
@@ -470,7 +487,7 @@ def _check_tversky(fn: str, alpha: float, beta: float, smooth: float) -> None:
     _check_smooth(fn, smooth)
 
 
-@_documented
+@_overlap
 def tversky_loss(
     predictions: Array,
     targets: Array,
@@ -517,26 +534,10 @@ def tversky_loss(
     def score(inter, p_sum, t_sum, class_w):
         return _class_mean(1.0 - _tversky_index(inter, p_sum, t_sum, alpha, beta, smooth), class_w)
 
-    return _overlap_loss(
-        fn,
-        predictions,
-        targets,
-        score,
-        mode=mode,
-        from_logits=from_logits,
-        squared=squared,
-        class_weights=class_weights,
-        include_background=include_background,
-        per_sample=per_sample,
-        ignore_index=ignore_index,
-        weight=weight,
-        where=where,
-        reduction=reduction,
-        axis_name=axis_name,
-    )
+    return score
 
 
-@_documented
+@_overlap
 def focal_tversky_loss(
     predictions: Array,
     targets: Array,
@@ -585,26 +586,10 @@ def focal_tversky_loss(
         # rounding can push the index a hair above 1
         return _class_mean(power(jnp.maximum(1.0 - index, 0.0), gamma), class_w)
 
-    return _overlap_loss(
-        fn,
-        predictions,
-        targets,
-        score,
-        mode=mode,
-        from_logits=from_logits,
-        squared=squared,
-        class_weights=class_weights,
-        include_background=include_background,
-        per_sample=per_sample,
-        ignore_index=ignore_index,
-        weight=weight,
-        where=where,
-        reduction=reduction,
-        axis_name=axis_name,
-    )
+    return score
 
 
-@_documented
+@_overlap
 def jaccard_loss(
     predictions: Array,
     targets: Array,
@@ -645,26 +630,10 @@ def jaccard_loss(
 
     fn = "jaccard_loss"
     _check_smooth(fn, smooth)
-    return _overlap_loss(
-        fn,
-        predictions,
-        targets,
-        score,
-        mode=mode,
-        from_logits=from_logits,
-        squared=squared,
-        class_weights=class_weights,
-        include_background=include_background,
-        per_sample=per_sample,
-        ignore_index=ignore_index,
-        weight=weight,
-        where=where,
-        reduction=reduction,
-        axis_name=axis_name,
-    )
+    return score
 
 
-@_documented
+@_overlap
 def generalized_dice_loss(
     predictions: Array,
     targets: Array,
@@ -716,23 +685,7 @@ def generalized_dice_loss(
 
     fn = "generalized_dice_loss"
     _check_smooth(fn, smooth)
-    return _overlap_loss(
-        fn,
-        predictions,
-        targets,
-        score,
-        mode=mode,
-        from_logits=from_logits,
-        squared=squared,
-        class_weights=class_weights,
-        include_background=include_background,
-        per_sample=per_sample,
-        ignore_index=ignore_index,
-        weight=weight,
-        where=where,
-        reduction=reduction,
-        axis_name=axis_name,
-    )
+    return score
 
 
 def _inverse_square_weights(t_sum: Array) -> Array:

@@ -487,7 +487,7 @@ def test_options_under_shard_map_equal_the_global_batch(fn, kind, kwargs):
     ("call_", "message"),
     [
         (lambda: jaxloss.triplet_margin_loss(jnp.zeros((4, 3)), jnp.zeros((4, 3)), jnp.zeros((4, 5))),
-         "jaxloss.triplet_margin_loss: negative has shape (4, 5) but anchor has shape (4, 3); embeddings must match"),
+         "jaxloss.triplet_margin_loss: negative has shape (4, 5) but anchor has shape (4, 3); they must be equal"),
         (lambda: jaxloss.clip_loss(jnp.zeros((4, 3)), jnp.zeros((4, 2))),
          "jaxloss.clip_loss: text_embeddings has shape (4, 2) but image_embeddings has shape (4, 3)"),
         (lambda: jaxloss.batch_triplet_loss(jnp.zeros((4, 3)), jnp.zeros(5, int)),
