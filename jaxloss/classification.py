@@ -635,7 +635,32 @@ def cross_entropy(
       >>> round(float(jaxloss.cross_entropy(jnp.zeros((2, 4)), jnp.array([1, -100]))), 4)
       1.3863
     """
-    fn = "cross_entropy"
+    return _cross_entropy(
+        "cross_entropy",
+        logits,
+        targets,
+        weight=weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
+    )
+
+
+def _cross_entropy(
+    fn: str,
+    logits: Array,
+    targets: Array,
+    *,
+    weight: Array | None = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    where: Array | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    """:func:`cross_entropy` whose errors name ``fn`` (the loss built on it)."""
     _checks.check_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     targets = jnp.asarray(targets)
     if jnp.issubdtype(targets.dtype, jnp.floating):

@@ -67,6 +67,11 @@ class LossSpec:
     # False when the gradient deliberately is not the derivative (CIoU holds its
     # trade-off weight alpha constant, as the paper and torchvision do)
     true_gradient: bool = True
+    # positions of arguments that are parameters shared by every row (a weight
+    # matrix), not per-row data: never sliced, masked or sharded by rows
+    shared_args: tuple[int, ...] = ()
+    # False for a loss with a custom_vjp, which JAX differentiates in reverse mode only
+    forward_mode: bool = True
 
 
 _REGISTRY: dict[str, LossSpec] = {}

@@ -40,10 +40,11 @@ def test_bad_reduction_lists_valid_ones(spec, mode):
 def test_mismatched_targets_shape(spec, mode):
     ex = example(spec, batch=8)
     args = list(ex.args)
-    if len(args) < 2:
-        pytest.skip(f"{spec.name} takes one array")
-    args[1] = args[1][..., :-1]
-    second = list(inspect.signature(spec.fn).parameters)[1]
+    rows = [i for i in range(1, len(args)) if i not in spec.shared_args]
+    if not rows:
+        pytest.skip(f"{spec.name} takes one per-row array")
+    args[rows[0]] = args[rows[0]][..., :-1]
+    second = list(inspect.signature(spec.fn).parameters)[rows[0]]
     with pytest.raises(ValueError, match=rf"^jaxloss\.{spec.name}: .*{second}.*shape"):
         _run(spec, ex, mode, args)
 

@@ -26,6 +26,11 @@ def _unreduced_ndim(spec, ex):
     return len(jax.eval_shape(lambda *a: call(spec, ex, a, reduction="none"), *ex.args).shape)
 
 
+def _rows(spec, args, take):
+    """``take`` applied to every per-row argument; shared parameters pass unchanged."""
+    return [a if i in spec.shared_args else take(a) for i, a in enumerate(args)]
+
+
 def _row_where(spec, ex, mask):
     """A row mask shaped to broadcast where the loss expects ``where``."""
     ndim = _unreduced_ndim(spec, ex) if spec.where_like is None else ex.args[spec.where_like].ndim
@@ -75,15 +80,16 @@ def test_where_equals_slicing(spec, reduction):
     mask = row_mask(BATCH)
     where = _row_where(spec, ex, mask)
     masked = call(spec, ex, reduction=reduction, where=where)
-    sliced = call(spec, ex, [a[mask] for a in ex.args], reduction=reduction)
+    sliced = call(spec, ex, _rows(spec, ex.args, lambda a: a[mask]), reduction=reduction)
     if spec.where_drops_rows:
         assert_close(masked, sliced, rtol=1e-5)
     else:  # masked rows still count in the mean, as zeros
         assert not np.allclose(masked, sliced)
     # masked-out rows get exactly zero gradient
     g = grads(spec, ex, reduction=reduction, where=where)
-    for gi in g:
-        assert np.all(np.asarray(gi)[~mask] == 0)
+    for i, gi in zip(ex.diff_argnums, g, strict=True):
+        if i not in spec.shared_args:
+            assert np.all(np.asarray(gi)[~mask] == 0)
     if spec.unreduced:
         unreduced = call(spec, ex, reduction="none", where=where)
         assert np.all(np.asarray(unreduced)[~mask] == 0)
@@ -95,7 +101,8 @@ def test_nan_in_masked_rows_cannot_leak(spec):
     where = _row_where(spec, ex, mask)
     poisoned = list(ex.args)
     for i in ex.diff_argnums:
-        poisoned[i] = poisoned[i].at[~mask].set(jnp.nan)
+        if i not in spec.shared_args:
+            poisoned[i] = poisoned[i].at[~mask].set(jnp.nan)
     for reduction in ("mean", "sum"):
         clean = call(spec, ex, reduction=reduction, where=where)
         assert_close(call(spec, ex, poisoned, reduction=reduction, where=where), clean, rtol=1e-6)
@@ -121,7 +128,9 @@ def test_where_all_false_gives_zero(spec, reduction, extreme):
 def test_weight(spec):
     ex = example(spec)
     if spec.weight_kind == "none":
-        assert "weight" not in inspect.signature(spec.fn).parameters
+        params = list(inspect.signature(spec.fn).parameters)
+        # no per-element weight (a "weight" here is a shared parameter, e.g. a matrix)
+        assert "weight" not in params or params.index("weight") in spec.shared_args
         return
     none = call(spec, ex, reduction="none")
     if spec.weight_kind in ("class", "nonlinear"):
@@ -176,8 +185,11 @@ def test_vmap_over_batch(spec):
         assert_close(mapped, looped, rtol=1e-5)
         return
     ex = example(spec, batch=8)
-    mapped = jax.vmap(lambda *row: call(spec, ex, row, reduction="mean"))(*ex.args)
-    looped = jnp.stack([call(spec, ex, [a[i] for a in ex.args]) for i in range(8)])
+    axes = tuple(None if i in spec.shared_args else 0 for i in range(len(ex.args)))
+    mapped = jax.vmap(lambda *row: call(spec, ex, row, reduction="mean"), in_axes=axes)(*ex.args)
+    looped = jnp.stack(
+        [call(spec, ex, _rows(spec, ex.args, lambda a, i=i: a[i])) for i in range(8)]
+    )
     assert_close(mapped, looped, rtol=1e-5)
 
 
@@ -199,7 +211,8 @@ def test_gradients_float64(spec):
                 full[i] = d
             return call(spec, ex, full)
 
-        check_grads(f, [args[i] for i in ex.diff_argnums], order=1, modes=("fwd", "rev"), eps=1e-5)
+        modes = ("fwd", "rev") if spec.forward_mode else ("rev",)
+        check_grads(f, [args[i] for i in ex.diff_argnums], order=1, modes=modes, eps=1e-5)
 
 
 def _mesh():
@@ -212,8 +225,11 @@ def _mesh():
 def test_sharded_jit_equals_single_device(spec, reduction):
     _skip_unreduced(spec, reduction)
     ex = example(spec)
-    sharding = NamedSharding(_mesh(), P("batch"))
-    sharded = [jax.device_put(a, sharding) for a in ex.args]
+    mesh = _mesh()
+    sharded = [
+        jax.device_put(a, NamedSharding(mesh, P() if i in spec.shared_args else P("batch")))
+        for i, a in enumerate(ex.args)
+    ]
     assert_close(
         jax.jit(lambda *a: call(spec, ex, a, reduction=reduction))(*sharded),
         call(spec, ex, reduction=reduction),
@@ -233,7 +249,7 @@ def test_shard_map_axis_name_equals_single_device(spec, reduction):
     mask = row_mask(BATCH)
     mask[: BATCH // 8] = False  # the first device's shard is entirely masked out
     where = _row_where(spec, ex, mask)
-    specs = tuple(P("batch") for _ in ex.args)
+    specs = tuple(P() if i in spec.shared_args else P("batch") for i in range(len(ex.args)))
 
     def per_device(where, *args):
         return call(spec, ex, args, reduction=reduction, where=where, axis_name="batch")

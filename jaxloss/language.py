@@ -1,0 +1,453 @@
+"""Language-model losses: next-token and masked-token cross-entropy, per-sequence
+log-probabilities, and a fused linear cross-entropy that never holds the logits.
+
+Token arrays are ``[..., T]`` and logits ``[..., T, V]``; integer targets equal
+to ``ignore_index`` (padding) count nowhere.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss import _checks
+from jaxloss._numerics import compute_dtype
+from jaxloss._reduce import AxisName, mask_of, reduce_loss
+from jaxloss.classification import _cross_entropy
+from jaxloss.registry import Example, LossSpec, register
+
+__all__ = ["causal_lm_loss", "fused_linear_cross_entropy", "masked_lm_loss", "sequence_log_probs"]
+
+Array = jax.Array
+
+
+def _shifted(fn: str, logits: Array, tokens: Array, where: Array | None):
+    """Logits at positions 0..T-2 and the tokens they predict (1..T-1), with the
+    token mask shifted the same way."""
+    logits, tokens = jnp.asarray(logits), jnp.asarray(tokens)
+    _checks.check_floating(fn, "logits", logits)
+    _checks.check_rank(fn, "logits", logits, set(range(2, 33)))
+    if tokens.shape != logits.shape[:-1]:
+        _checks.fail(
+            fn,
+            f"tokens has shape {tokens.shape}; expected {logits.shape[:-1]}, "
+            "one per position of logits [..., T, V]",
+        )
+    if jnp.issubdtype(tokens.dtype, jnp.floating):
+        _checks.fail(fn, f"tokens must be integer token ids; got dtype {tokens.dtype}", TypeError)
+    mask = mask_of(fn, where, tokens.shape)
+    return logits[..., :-1, :], tokens[..., 1:], None if mask is None else mask[..., 1:]
+
+
+def causal_lm_loss(
+    logits: Array,
+    tokens: Array,
+    *,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    where: Array | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    r"""Next-token cross-entropy, with the shift done for you.
+
+    .. math::
+        \ell_t = -\log p(x_{t+1} \mid x_{\le t}) + c\,\big(\log Z_t\big)^2
+
+    over positions whose next token is not ``ignore_index`` (nor masked by
+    ``where``); :math:`c` is ``z_loss`` (PaLM's auxiliary loss, e.g. 1e-4).
+
+    Args:
+      logits: ``[..., T, V]``, the model's output at every position.
+      tokens: ``[..., T]`` the input ids (the targets are ``tokens[..., 1:]``).
+      ignore_index: padding id in ``tokens`` to skip as a target.
+      label_smoothing: as :func:`cross_entropy`.
+      z_loss: coefficient of :math:`\log^2 Z`, which keeps the softmax normaliser
+        near 1.
+      where: ``[..., T]`` token mask (e.g. an attention mask); position t counts
+        when token t + 1 is unmasked.
+
+    Returns:
+      A scalar (mean over counted targets), or ``[..., T - 1]`` for
+      ``reduction="none"``.
+
+    Seed 004's GPT-style objective; equals ``F.cross_entropy`` of the shifted
+    logits and tokens.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> logits = jnp.zeros((1, 3, 4))
+      >>> round(float(jaxloss.causal_lm_loss(logits, jnp.array([[0, 1, 2]]))), 4)
+      1.3863
+    """
+    fn = "causal_lm_loss"
+    _checks.check_range(fn, "z_loss", z_loss, low=0.0)
+    x, y, mask = _shifted(fn, logits, tokens, where)
+    loss = _cross_entropy(
+        fn,
+        x,
+        y,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        where=mask,
+        reduction="none",
+    )
+    counted = y != ignore_index if mask is None else (y != ignore_index) & mask
+    if isinstance(z_loss, jax.core.Tracer) or z_loss > 0:
+        lse = jax.nn.logsumexp(jnp.where(counted[..., None], x, 0.0).astype(loss.dtype), axis=-1)
+        loss = loss + z_loss * jnp.where(counted, lse * lse, 0.0)
+    return reduce_loss(loss, fn=fn, reduction=reduction, where=counted, axis_name=axis_name)
+
+
+def masked_lm_loss(
+    logits: Array,
+    labels: Array,
+    *,
+    ignore_index: int = -100,
+    where: Array | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    r"""BERT-style masked-token loss: cross-entropy on the masked positions only.
+
+    Args:
+      logits: ``[..., T, V]``.
+      labels: ``[..., T]``, the original token where a position was masked and
+        ``ignore_index`` everywhere else (Hugging Face's convention).
+
+    Returns:
+      A scalar (mean over masked positions), or ``[..., T]``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> logits = jnp.zeros((1, 3, 4))
+      >>> round(float(jaxloss.masked_lm_loss(logits, jnp.array([[-100, 2, -100]]))), 4)
+      1.3863
+    """
+    fn = "masked_lm_loss"
+    logits, labels = jnp.asarray(logits), jnp.asarray(labels)
+    if labels.shape != logits.shape[:-1]:
+        _checks.fail(
+            fn,
+            f"labels has shape {labels.shape}; expected {logits.shape[:-1]}, "
+            "one per position of logits [..., T, V]",
+        )
+    return _cross_entropy(
+        fn,
+        logits,
+        labels,
+        ignore_index=ignore_index,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
+    )
+
+
+def sequence_log_probs(
+    logits: Array,
+    tokens: Array,
+    *,
+    where: Array | None = None,
+    ignore_index: int = -100,
+) -> Array:
+    r"""Summed log-probability of each sequence's tokens, for preference losses.
+
+    .. math:: \log \pi(y \mid x) = \sum_{t} m_{t+1} \log p(x_{t+1} \mid x_{\le t})
+
+    Args:
+      logits: ``[B, T, V]``. tokens: ``[B, T]`` ids (targets are shifted by one).
+      where: ``[B, T]`` mask of the tokens to score (e.g. the completion, not
+        the prompt); ``ignore_index`` tokens are skipped as well.
+
+    Returns:
+      ``[B]`` (or ``[...]``) summed log-probabilities, the inputs of
+      :func:`dpo_loss`.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> logps = jaxloss.sequence_log_probs(jnp.zeros((1, 3, 4)), jnp.array([[0, 1, 2]]))
+      >>> round(float(logps[0]), 4)
+      -2.7726
+    """
+    fn = "sequence_log_probs"
+    x, y, mask = _shifted(fn, logits, tokens, where)
+    per_token = -_cross_entropy(fn, x, y, ignore_index=ignore_index, where=mask, reduction="none")
+    return jnp.sum(per_token, axis=-1)
+
+
+# ------------------------------------------------------------------ fused linear cross-entropy
+
+
+_BLOCK_FLOATS = 1 << 23  # logits per block by default: 32 MiB in float32
+
+
+class _Options(NamedTuple):
+    ignore_index: int
+    label_smoothing: float
+    z_loss: float
+    softcap: float | None
+    chunk: int
+
+
+def _chunk_logits(h: Array, w: Array, b: Array | None, softcap: float | None):
+    """One chunk's logits in float32 (and the pre-cap values for the cap's derivative)."""
+    dtype = compute_dtype(h, w)
+    z = jnp.dot(h, w, preferred_element_type=dtype)
+    if b is not None:
+        z = z + b.astype(dtype)
+    return (softcap * jnp.tanh(z / softcap), z) if softcap else (z, z)
+
+
+def _chunks(x: Array, chunk: int) -> Array:
+    return x.reshape(-1, chunk, *x.shape[1:])
+
+
+def _token_losses(h, w, b, targets, valid, opts: _Options):
+    """Per-token losses [N] and log-normalisers [N], one chunk of logits at a time."""
+
+    def body(_, xs):
+        h_c, t_c, v_c = xs
+        logits, _ = _chunk_logits(h_c, w, b, opts.softcap)
+        lse = jax.nn.logsumexp(logits, axis=-1)
+        picked = jnp.take_along_axis(logits, jnp.where(v_c, t_c, 0)[:, None], axis=-1)[:, 0]
+        loss = lse - picked
+        if opts.label_smoothing:
+            smooth = lse - jnp.mean(logits, axis=-1)
+            loss = (1.0 - opts.label_smoothing) * loss + opts.label_smoothing * smooth
+        if opts.z_loss:
+            loss = loss + opts.z_loss * lse * lse
+        return None, (jnp.where(v_c, loss, 0.0), lse)
+
+    xs = (_chunks(h, opts.chunk), _chunks(targets, opts.chunk), _chunks(valid, opts.chunk))
+    _, (loss, lse) = jax.lax.scan(body, None, xs)
+    return loss.reshape(-1), lse.reshape(-1)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5,))
+def _fused(h, w, b, targets, valid, opts: _Options):
+    return _token_losses(h, w, b, targets, valid, opts)[0]
+
+
+def _fused_fwd(h, w, b, targets, valid, opts):
+    loss, lse = _token_losses(h, w, b, targets, valid, opts)
+    return loss, (h, w, b, targets, valid, lse)
+
+
+def _fused_bwd(opts: _Options, residuals, g):
+    """Recomputes each chunk's softmax and accumulates the weight gradient in float32."""
+    h, w, b, targets, valid, lse = residuals
+    vocab = w.shape[1]
+    eps = opts.label_smoothing
+
+    def body(carry, xs):
+        dw, db = carry
+        h_c, t_c, v_c, g_c, lse_c = xs
+        logits, z = _chunk_logits(h_c, w, b, opts.softcap)
+        p = jnp.exp(logits - lse_c[:, None])
+        coef = 1.0 + 2.0 * opts.z_loss * lse_c if opts.z_loss else jnp.ones_like(lse_c)
+        dlogits = p * coef[:, None]
+        if eps:
+            dlogits = dlogits - eps / vocab
+        rows = jnp.arange(h_c.shape[0])
+        dlogits = dlogits.at[rows, jnp.where(v_c, t_c, 0)].add(-(1.0 - eps))
+        dlogits = dlogits * jnp.where(v_c, g_c, 0.0)[:, None]
+        if opts.softcap:
+            dlogits = dlogits * (1.0 - jnp.square(jnp.tanh(z / opts.softcap)))
+        dh_c = jnp.dot(dlogits.astype(w.dtype), w.T, preferred_element_type=dw.dtype)
+        dw = dw + jnp.dot(h_c.T, dlogits.astype(h_c.dtype), preferred_element_type=dw.dtype)
+        db = db + jnp.sum(dlogits, axis=0)
+        return (dw, db), dh_c.astype(h.dtype)
+
+    # under shard_map the tokens vary over devices while the weight may not: the
+    # accumulators vary like the tokens, and are summed over the axes the weight
+    # (resp. bias) does not vary over
+    token_axes = _varying(h)
+    dtype = compute_dtype(h, w)
+    init = tuple(_pcast(jnp.zeros(shape, dtype), token_axes) for shape in (w.shape, (vocab,)))
+    xs = tuple(_chunks(a, opts.chunk) for a in (h, targets, valid, g, lse))
+    (dw, db), dh = jax.lax.scan(body, init, xs)
+    dw = _sum_over(dw, token_axes - _varying(w)).astype(w.dtype)
+    db = None if b is None else _sum_over(db, token_axes - _varying(b)).astype(b.dtype)
+    return dh.reshape(h.shape), dw, db, None, None
+
+
+def _varying(x: Array) -> frozenset:
+    """The shard_map axes ``x`` varies over (empty outside shard_map)."""
+    manual = getattr(jax.typeof(x), "manual_axis_type", None)
+    return frozenset(getattr(manual, "varying", ()) or getattr(jax.typeof(x), "vma", ()) or ())
+
+
+def _pcast(x: Array, axes: frozenset) -> Array:
+    return jax.lax.pcast(x, tuple(sorted(axes)), to="varying") if axes else x
+
+
+def _sum_over(x: Array, axes: frozenset) -> Array:
+    return jax.lax.psum(x, tuple(sorted(axes))) if axes else x
+
+
+_fused.defvjp(_fused_fwd, _fused_bwd)
+
+
+def fused_linear_cross_entropy(
+    hidden: Array,
+    weight: Array,
+    targets: Array,
+    *,
+    bias: Array | None = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    logit_softcap: float | None = None,
+    chunk_size: int | None = None,
+    where: Array | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    r"""Cross-entropy of ``hidden @ weight + bias`` without ever holding the logits.
+
+    Equals ``cross_entropy(hidden @ weight + bias, targets, ...)`` in value and in
+    the gradients for ``hidden``, ``weight`` and ``bias``, but computes the
+    logits ``chunk_size`` tokens at a time, forward and backward (a
+    ``jax.custom_vjp`` that recomputes each chunk's softmax from its saved
+    log-normaliser and accumulates the weight gradient in float32). Memory
+    beyond the inputs and gradients: one ``[chunk_size, V]`` block.
+
+    .. math::
+        \ell_n = (1-\varepsilon)\big(\log Z_n - s_{n y_n}\big)
+                 + \varepsilon\big(\log Z_n - \tfrac1V\textstyle\sum_v s_{nv}\big)
+                 + c\,(\log Z_n)^2, \qquad
+        s = \kappa\tanh\big((h W + b)/\kappa\big)
+
+    Args:
+      hidden: ``[..., D]`` final hidden states (any float dtype; matmuls
+        accumulate in float32).
+      weight: ``[D, V]``, e.g. a Flax ``Dense``/``Linear`` kernel or a tied
+        embedding's transpose.
+      targets: ``[...]`` token ids; ``ignore_index`` marks padding.
+      bias: optional ``[V]``.
+      label_smoothing: epsilon. z_loss: c. logit_softcap: kappa (Gemma 2's 30),
+        None for none.
+      chunk_size: tokens per block (static); by default as many as keep a block
+        of logits at 2^23 floats (32 MiB in float32). The token count is padded
+        to a multiple of it.
+      where: ``[...]`` extra tokens to leave out.
+      reduction: ``"mean"`` over counted tokens, ``"sum"`` or ``"none"`` (``[...]``).
+      axis_name: data-parallel axis for the mean's count.
+
+    Matches ``torch.nn.functional.linear_cross_entropy`` (which takes the
+    ``[V, D]`` transpose). Peers: Liger-Kernel's fused linear cross-entropy,
+    Apple's Cut Cross-Entropy.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> h, w = jnp.ones((2, 3)), jnp.zeros((3, 5))
+      >>> round(float(jaxloss.fused_linear_cross_entropy(h, w, jnp.array([1, 4]))), 4)
+      1.6094
+    """
+    fn = "fused_linear_cross_entropy"
+    h, w, t = jnp.asarray(hidden), jnp.asarray(weight), jnp.asarray(targets)
+    _checks.check_floating(fn, "hidden", h)
+    _checks.check_floating(fn, "weight", w)
+    _checks.check_rank(fn, "hidden", h, set(range(1, 33)))
+    _checks.check_rank(fn, "weight", w, 2)
+    if w.shape[0] != h.shape[-1]:
+        _checks.fail(
+            fn,
+            f"weight has shape {w.shape}; expected [D, V] with D = {h.shape[-1]}, "
+            "hidden's last axis (torch's linear_weight is the [V, D] transpose)",
+        )
+    if t.shape != h.shape[:-1]:
+        _checks.fail(
+            fn, f"targets has shape {t.shape}; expected {h.shape[:-1]}, one per hidden state"
+        )
+    if jnp.issubdtype(t.dtype, jnp.floating):
+        _checks.fail(fn, f"targets must be integer token ids; got dtype {t.dtype}", TypeError)
+    if bias is not None:
+        bias = jnp.asarray(bias)
+        if bias.shape != (w.shape[1],):
+            _checks.fail(fn, f"bias has shape {bias.shape}; expected ({w.shape[1]},)")
+    _checks.check_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    _checks.check_range(fn, "z_loss", z_loss, low=0.0)
+    if logit_softcap is not None:
+        _checks.check_range(fn, "logit_softcap", logit_softcap, low=0.0, low_open=True)
+    if chunk_size is None:
+        chunk_size = max(1, _BLOCK_FLOATS // w.shape[1])
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        _checks.fail(fn, f"chunk_size must be a positive int; got {chunk_size!r}")
+    mask = mask_of(fn, where, t.shape)
+    lead = t.shape
+    n = t.size
+    chunk = min(chunk_size, max(n, 1))
+    pad = -n % chunk
+    valid = (t != ignore_index) if mask is None else (t != ignore_index) & mask
+    ok = (t >= 0) & (t < w.shape[1])
+    _checks.require(
+        fn, "targets", ok | ~valid, t, f"token ids in [0, {w.shape[1]}) or ignore_index"
+    )
+    # rows that count nowhere may hold padding (even NaN): zero them so that no
+    # NaN reaches the weight gradient through 0 * NaN
+    flat_h = jnp.where(valid.reshape(n, 1), h.reshape(n, -1), 0)
+    flat_h = jnp.pad(flat_h, ((0, pad), (0, 0)))
+    flat_t = jnp.pad(t.reshape(n), (0, pad))
+    flat_v = jnp.pad(valid.reshape(n), (0, pad))
+    opts = _Options(
+        int(ignore_index),
+        float(label_smoothing),
+        float(z_loss),
+        None if logit_softcap is None else float(logit_softcap),
+        chunk,
+    )
+    loss = _fused(flat_h, w, bias, flat_t, flat_v, opts)[:n].reshape(lead)
+    loss = jnp.where(valid & ~ok, jnp.nan, loss)
+    return reduce_loss(loss, fn=fn, reduction=reduction, where=valid, axis_name=axis_name)
+
+
+# ------------------------------------------------------------------ registry entries
+
+
+def _lm_example(key: Array, batch: int, extreme: bool = False, *, kind: str) -> Example:
+    """``[batch, 12]`` token ids over a 48-word vocabulary with padding (-100) at the
+    end of some sequences; logits ``[batch, 12, 48]`` or hidden states
+    ``[batch, 12, 16]`` with a ``[16, 48]`` weight. Extreme: logits of 1e4."""
+    ks = jax.random.split(key, 3)
+    tokens = jax.random.randint(ks[0], (batch, 12), 0, 48)
+    tokens = jnp.where(jnp.arange(12) >= 12 - (jnp.arange(batch) % 4)[:, None], -100, tokens)
+    tokens = tokens.at[:, :2].set(jnp.abs(tokens[:, :2]))
+    if kind == "fused":
+        h = jax.random.normal(ks[1], (batch, 12, 16)) * (100.0 if extreme else 1.0)
+        w = jax.random.normal(ks[2], (16, 48)) * 0.3
+        counted = int(jnp.sum(tokens != -100))
+        return Example((h, w, tokens), {"chunk_size": 64, "z_loss": 1e-4}, (0, 1), counted=counted)
+    logits = jax.random.normal(ks[1], (batch, 12, 48)) * (1e4 if extreme else 2.0)
+    if kind == "causal":
+        counted = int(jnp.sum(tokens[:, 1:] != -100))
+        return Example((logits, tokens), {"z_loss": 1e-4, "label_smoothing": 0.1}, counted=counted)
+    return Example((logits, tokens), counted=int(jnp.sum(tokens != -100)))
+
+
+for _fn, _kind, _matches in (
+    (causal_lm_loss, "causal", "F.cross_entropy on shifted logits (seed 004)"),
+    (masked_lm_loss, "masked", "F.cross_entropy with ignore_index (BERT)"),
+    (fused_linear_cross_entropy, "fused", "torch F.linear_cross_entropy"),
+):
+    register(
+        LossSpec(
+            name=_fn.__name__,
+            fn=_fn,
+            family="language",
+            tasks=("language model", "tokens"),
+            input_kind=", ".join(list(_fn.__annotations__)[: 3 if _kind == "fused" else 2]),
+            example=lambda key, batch, extreme=False, k=_kind: _lm_example(
+                key, batch, extreme, kind=k
+            ),
+            matches=_matches,
+            where_like=1 if _kind == "causal" else None,
+            weight_kind="none",
+            shared_args=(1,) if _kind == "fused" else (),  # the weight is not a row
+            forward_mode=_kind != "fused",  # a custom_vjp differentiates in reverse only
+        )
+    )

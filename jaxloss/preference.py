@@ -1,0 +1,336 @@
+"""Preference and RL losses for language models: DPO and its variants, the
+Bradley-Terry reward-model loss, PPO's clipped policy and value losses and the
+KL penalty estimators (seed 004's RLHF row).
+
+Inputs are per-sequence (or per-token) log-probabilities from
+:func:`sequence_log_probs`; every loss is computed in log-space, so log-ratios of
++-1e4 stay finite.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss import _checks
+from jaxloss._numerics import log_sigmoid
+from jaxloss._reduce import AxisName, prepare_arrays, reduce_loss
+from jaxloss.registry import Example, LossSpec, register
+
+__all__ = ["bradley_terry_loss", "dpo_loss", "kl_penalty", "ppo_policy_loss", "ppo_value_loss"]
+
+Array = jax.Array
+DPO_KINDS = ("sigmoid", "hinge", "ipo", "robust")
+
+
+def _values(fn, names, arrays, where):
+    arrays, _ = prepare_arrays(fn, names, arrays, where, rank=set(range(33)))
+    return arrays
+
+
+def _finish(fn, loss, *, weight, where, reduction, axis_name):
+    return reduce_loss(
+        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+    )
+
+
+def dpo_loss(
+    policy_chosen_logps: Array,
+    policy_rejected_logps: Array,
+    ref_chosen_logps: Array,
+    ref_rejected_logps: Array,
+    *,
+    beta: float = 0.1,
+    kind: str = "sigmoid",
+    label_smoothing: float = 0.0,
+    return_rewards: bool = False,
+    weight: Array | None = None,
+    where: Array | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array | tuple[Array, Array, Array]:
+    r"""Direct Preference Optimization and its variants, as TRL defines them.
+
+    With :math:`x = (\pi_c - \pi_r) - (\rho_c - \rho_r)` (policy and reference
+    log-probability margins) and :math:`\varepsilon` = ``label_smoothing``:
+
+    - ``"sigmoid"``: :math:`-(1-\varepsilon)\log\sigma(\beta x) - \varepsilon\log\sigma(-\beta x)`
+      (conservative DPO when :math:`\varepsilon > 0`);
+    - ``"hinge"``: :math:`\max(0, 1 - \beta x)`;
+    - ``"ipo"``: :math:`(x - 1/(2\beta))^2`;
+    - ``"robust"``: :math:`\big(-(1-\varepsilon)\log\sigma(\beta x)
+      + \varepsilon\log\sigma(-\beta x)\big)/(1 - 2\varepsilon)`.
+
+    Args:
+      policy_chosen_logps, policy_rejected_logps, ref_chosen_logps,
+        ref_rejected_logps: ``[B]`` summed log-probabilities of each completion.
+      beta: > 0, the strength of the implicit KL constraint.
+      kind: one of the above. label_smoothing: epsilon in [0, 0.5).
+      return_rewards: also return the implicit rewards
+        :math:`\beta(\pi_c - \rho_c)` and :math:`\beta(\pi_r - \rho_r)` (no gradient).
+
+    Returns:
+      The loss (a scalar, or ``[B]``), and with ``return_rewards`` the tuple
+      ``(loss, chosen_rewards, rejected_rewards)``.
+
+    References: Rafailov et al. (2023), "Direct Preference Optimization"; Azar
+    et al. (2023) (IPO); Chowdhury et al. (2024) (robust DPO).
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> z = jnp.zeros(2)
+      >>> round(float(jaxloss.dpo_loss(z, z, z, z)), 4)
+      0.6931
+    """
+    fn = "dpo_loss"
+    _checks.check_option(fn, "kind", kind, DPO_KINDS)
+    _checks.check_range(fn, "beta", beta, low=0.0, low_open=True)
+    _checks.check_range(fn, "label_smoothing", label_smoothing, low=0.0, high=0.5)
+    _checks.check_bool_option(fn, "return_rewards", return_rewards)
+    if (
+        kind == "robust"
+        and not isinstance(label_smoothing, jax.core.Tracer)
+        and label_smoothing == 0.5
+    ):
+        _checks.fail(
+            fn, "kind='robust' divides by 1 - 2 label_smoothing: label_smoothing must be < 0.5"
+        )
+    names = (
+        "policy_chosen_logps",
+        "policy_rejected_logps",
+        "ref_chosen_logps",
+        "ref_rejected_logps",
+    )
+    pc, pr, rc, rr = _values(
+        fn,
+        names,
+        (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps),
+        where,
+    )
+    x = (pc - pr) - (rc - rr)
+    eps = label_smoothing
+    if kind == "sigmoid":
+        loss = -(1.0 - eps) * log_sigmoid(beta * x) - eps * log_sigmoid(-beta * x)
+    elif kind == "hinge":
+        loss = jax.nn.relu(1.0 - beta * x)
+    elif kind == "ipo":
+        loss = jnp.square(x - 1.0 / (2.0 * beta))
+    else:
+        loss = (-(1.0 - eps) * log_sigmoid(beta * x) + eps * log_sigmoid(-beta * x)) / (
+            1.0 - 2.0 * eps
+        )
+    loss = _finish(fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name)
+    if not return_rewards:
+        return loss
+    rewards = jax.lax.stop_gradient((beta * (pc - rc), beta * (pr - rr)))
+    return loss, *rewards
+
+
+def bradley_terry_loss(
+    chosen_rewards: Array,
+    rejected_rewards: Array,
+    *,
+    margin: Array | None = None,
+    weight: Array | None = None,
+    where: Array | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    r"""Reward-model loss: the chosen completion should out-score the rejected one.
+
+    .. math:: \ell = -\log\sigma(r_c - r_r - m)
+
+    Args:
+      chosen_rewards, rejected_rewards: ``[B]`` scalar rewards.
+      margin: optional ``[B]`` required gap m (Llama 2's preference-strength margin).
+
+    Matches TRL's ``RewardTrainer`` loss.
+    References: Bradley & Terry (1952); Ouyang et al. (2022), "InstructGPT".
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> round(float(jaxloss.bradley_terry_loss(jnp.array([1.0]), jnp.array([1.0]))), 4)
+      0.6931
+    """
+    fn = "bradley_terry_loss"
+    rc, rr = _values(
+        fn, ("chosen_rewards", "rejected_rewards"), (chosen_rewards, rejected_rewards), where
+    )
+    gap = rc - rr
+    if margin is not None:
+        margin = jnp.asarray(margin)
+        _checks.check_broadcastable(fn, "margin", margin, gap.shape)
+        gap = gap - margin.astype(gap.dtype)
+    return _finish(
+        fn, -log_sigmoid(gap), weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    )
+
+
+def ppo_policy_loss(
+    log_probs: Array,
+    old_log_probs: Array,
+    advantages: Array,
+    *,
+    clip_eps: float = 0.2,
+    weight: Array | None = None,
+    where: Array | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    r"""PPO's clipped surrogate objective (as a loss to minimise).
+
+    .. math::
+        \ell = -\min\big(\rho A,\ \mathrm{clip}(\rho, 1 - \epsilon, 1 + \epsilon) A\big),
+        \qquad \rho = e^{\log\pi - \log\pi_{old}}
+
+    Args:
+      log_probs: ``[...]`` per-token (or per-action) log-probabilities under the
+        current policy. old_log_probs: the same under the policy that sampled.
+      advantages: ``[...]``.
+      clip_eps: epsilon > 0.
+      where: ``[...]`` e.g. the response mask.
+
+    Returns:
+      A scalar (mean over unmasked tokens), or ``[...]``.
+
+    The ratio is formed from the log-ratio clipped to [-50, 50] before the exp,
+    so log-ratios of +-1e4 stay finite.
+    References: Schulman et al. (2017), "Proximal Policy Optimization Algorithms".
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> float(jaxloss.ppo_policy_loss(jnp.log(jnp.array([2.0])), jnp.zeros(1), jnp.ones(1)))
+      -1.2000000476837158
+    """
+    fn = "ppo_policy_loss"
+    _checks.check_range(fn, "clip_eps", clip_eps, low=0.0, low_open=True)
+    lp, old, adv = _values(
+        fn,
+        ("log_probs", "old_log_probs", "advantages"),
+        (log_probs, old_log_probs, advantages),
+        where,
+    )
+    ratio = jnp.exp(jnp.clip(lp - old, -50.0, 50.0))
+    surrogate = jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * adv)
+    return _finish(
+        fn, -surrogate, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    )
+
+
+def ppo_value_loss(
+    values: Array,
+    old_values: Array,
+    returns: Array,
+    *,
+    clip_eps: float | None = None,
+    weight: Array | None = None,
+    where: Array | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    r"""PPO's value loss, optionally clipped around the old values.
+
+    .. math::
+        \ell = \tfrac12\max\big((V - R)^2,\
+               (V_{old} + \mathrm{clip}(V - V_{old}, -\epsilon, \epsilon) - R)^2\big)
+
+    (:math:`\tfrac12 (V - R)^2` without ``clip_eps``).
+
+    Args:
+      values, old_values, returns: ``[...]``. clip_eps: epsilon > 0 or None.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> float(jaxloss.ppo_value_loss(jnp.array([2.0]), jnp.zeros(1), jnp.zeros(1)))
+      2.0
+    """
+    fn = "ppo_value_loss"
+    v, old, ret = _values(
+        fn, ("values", "old_values", "returns"), (values, old_values, returns), where
+    )
+    loss = jnp.square(v - ret)
+    if clip_eps is not None:
+        _checks.check_range(fn, "clip_eps", clip_eps, low=0.0, low_open=True)
+        clipped = old + jnp.clip(v - old, -clip_eps, clip_eps)
+        loss = jnp.maximum(loss, jnp.square(clipped - ret))
+    return _finish(
+        fn, 0.5 * loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    )
+
+
+def kl_penalty(
+    log_probs: Array,
+    ref_log_probs: Array,
+    *,
+    kind: str = "k3",
+    weight: Array | None = None,
+    where: Array | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    r"""Per-token estimators of KL(π‖π_ref) from samples of π (Schulman's k1, k2, k3).
+
+    With :math:`r = \log\pi_{ref} - \log\pi`:
+    k1 = :math:`-r` (unbiased, high variance), k2 = :math:`r^2/2` (biased, low
+    variance), k3 = :math:`e^{r} - 1 - r` (unbiased, non-negative).
+
+    Args:
+      log_probs: ``[...]`` log-probabilities of the sampled tokens under the policy.
+      ref_log_probs: the same under the reference model.
+      kind: ``"k1"``, ``"k2"`` or ``"k3"``.
+
+    k3's exponent is clipped at 50, so log-ratios of 1e4 stay finite.
+    References: J. Schulman (2020), "Approximating KL Divergence".
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> float(jaxloss.kl_penalty(jnp.zeros(3), jnp.zeros(3)))
+      0.0
+    """
+    fn = "kl_penalty"
+    _checks.check_option(fn, "kind", kind, ("k1", "k2", "k3"))
+    lp, ref = _values(fn, ("log_probs", "ref_log_probs"), (log_probs, ref_log_probs), where)
+    r = ref - lp
+    if kind == "k1":
+        loss = -r
+    elif kind == "k2":
+        loss = 0.5 * r * r
+    else:
+        loss = jnp.expm1(jnp.minimum(r, 50.0)) - r
+    return _finish(fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name)
+
+
+# ------------------------------------------------------------------ registry entries
+
+
+def _preference_example(
+    key: Array, batch: int, extreme: bool = False, *, n: int, **kwargs
+) -> Example:
+    """``n`` arrays of ``[batch]`` log-probabilities (or rewards, advantages);
+    extreme ones differ by +-1e4."""
+    keys = jax.random.split(key, n)
+    scale = 1e4 if extreme else 3.0
+    arrays = tuple(-jnp.abs(jax.random.normal(k, (batch,))) * scale for k in keys)
+    return Example(arrays, kwargs, diff_argnums=(0, 1))
+
+
+for _fn, _n, _kw, _matches in (
+    (dpo_loss, 4, {"label_smoothing": 0.1}, "TRL DPOTrainer"),
+    (bradley_terry_loss, 2, {}, "TRL RewardTrainer"),
+    (ppo_policy_loss, 3, {}, "PPO clipped objective"),
+    (ppo_value_loss, 3, {"clip_eps": 0.2}, "PPO value loss"),
+    (kl_penalty, 2, {}, "k3 KL estimator"),
+):
+    register(
+        LossSpec(
+            name=_fn.__name__,
+            fn=_fn,
+            family="preference",
+            tasks=("rlhf", "preference"),
+            input_kind=", ".join(list(_fn.__annotations__)[:_n]),
+            example=lambda key, batch, extreme=False, n=_n, kw=_kw: _preference_example(
+                key, batch, extreme, n=n, **kw
+            ),
+            matches=_matches,
+        )
+    )

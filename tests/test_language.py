@@ -1,0 +1,219 @@
+"""Language-model losses: torch parity (F.cross_entropy on shifted logits,
+F.linear_cross_entropy), a materialised JAX reference for the options torch lacks
+(z-loss, soft-capping), and the fused loss's compiled memory."""
+
+from __future__ import annotations
+
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from helpers import assert_close
+
+import jaxloss
+
+V = 11
+
+
+def _tokens(rng, shape, pad=True):
+    y = rng.integers(0, V, shape)
+    if pad:
+        y[..., -2:] = -100
+    return y
+
+
+@pytest.mark.parametrize("smoothing", (0.0, 0.2))
+def test_causal_lm_matches_torch_on_shifted_logits(smoothing):
+    rng = np.random.default_rng(0)
+    logits, tokens = rng.standard_normal((3, 7, V)), _tokens(rng, (3, 7))
+    x = torch.tensor(logits, requires_grad=True)
+    expected = F.cross_entropy(
+        x[:, :-1].reshape(-1, V), torch.tensor(tokens[:, 1:]).reshape(-1), label_smoothing=smoothing
+    )
+    expected.backward()
+    value, grad = jax.value_and_grad(
+        lambda a: jaxloss.causal_lm_loss(a, jnp.asarray(tokens), label_smoothing=smoothing)
+    )(jnp.asarray(logits))
+    assert_close(value, expected.item(), rtol=1e-5)
+    assert_close(grad, x.grad.numpy(), rtol=1e-4, atol=1e-7)
+
+
+def test_causal_lm_z_loss_and_attention_mask():
+    rng = np.random.default_rng(1)
+    logits, tokens = rng.standard_normal((2, 6, V)), _tokens(rng, (2, 6), pad=False)
+    mask = np.ones((2, 6), bool)
+    mask[1, 4:] = False
+    log_z = np.log(np.sum(np.exp(logits), -1))[:, :-1]
+    nll = log_z - np.take_along_axis(logits[:, :-1], tokens[:, 1:, None], -1)[..., 0]
+    counted = mask[:, 1:]
+    expected = np.sum((nll + 1e-3 * log_z**2) * counted) / counted.sum()
+    assert_close(
+        jaxloss.causal_lm_loss(logits, tokens, z_loss=1e-3, where=mask), expected, rtol=1e-5
+    )
+
+
+def test_masked_lm_and_sequence_log_probs():
+    rng = np.random.default_rng(2)
+    logits, labels = rng.standard_normal((2, 5, V)), _tokens(rng, (2, 5))
+    expected = F.cross_entropy(
+        torch.tensor(logits).reshape(-1, V), torch.tensor(labels).reshape(-1)
+    )
+    assert_close(jaxloss.masked_lm_loss(logits, labels), expected.item(), rtol=1e-5)
+    tokens = rng.integers(0, V, (2, 5))
+    completion = np.array([[0, 0, 1, 1, 1], [0, 1, 1, 1, 0]], bool)
+    log_p = logits - np.log(np.sum(np.exp(logits), -1, keepdims=True))
+    picked = np.take_along_axis(log_p[:, :-1], tokens[:, 1:, None], -1)[..., 0]
+    assert_close(
+        jaxloss.sequence_log_probs(logits, tokens, where=completion),
+        np.sum(picked * completion[:, 1:], -1),
+        rtol=1e-5,
+    )
+
+
+# ----------------------------------------------------------------- fused linear cross-entropy
+
+
+def _fused_case(rng, lead=(3, 5), d=8, bias=True):
+    h = rng.standard_normal((*lead, d))
+    w = rng.standard_normal((d, V)) * 0.5
+    b = rng.standard_normal(V) * 0.1 if bias else None
+    t = _tokens(rng, lead)
+    return h, w, b, t
+
+
+@pytest.mark.parametrize("chunk_size", (4, 6, 64))
+@pytest.mark.parametrize(
+    ("reduction", "smoothing", "bias"),
+    [("mean", 0.0, True), ("sum", 0.1, False), ("none", 0.3, True)],
+)
+def test_fused_matches_torch_linear_cross_entropy(reduction, smoothing, bias, chunk_size):
+    rng = np.random.default_rng(chunk_size)
+    h, w, b, t = _fused_case(rng, bias=bias)
+    th, tw = torch.tensor(h, requires_grad=True), torch.tensor(w.T.copy(), requires_grad=True)
+    tb = torch.tensor(b, requires_grad=True) if bias else None
+    expected = F.linear_cross_entropy(  # torch's class axis is 1: flatten the leading axes
+        th.reshape(-1, h.shape[-1]),
+        tw,
+        torch.tensor(t).reshape(-1),
+        linear_bias=tb,
+        reduction=reduction,
+        ignore_index=-100,
+        label_smoothing=smoothing,
+    )
+    expected.sum().backward()
+
+    def f(h_, w_, b_):
+        return jnp.sum(
+            jaxloss.fused_linear_cross_entropy(
+                h_,
+                w_,
+                jnp.asarray(t),
+                bias=b_,
+                reduction=reduction,
+                label_smoothing=smoothing,
+                chunk_size=chunk_size,
+            )
+        )
+
+    argnums = (0, 1, 2) if bias else (0, 1)
+    value, grads = jax.jit(jax.value_and_grad(f, argnums=argnums))(h, w, b)
+    assert_close(value, expected.sum().item(), rtol=1e-5)
+    ref = [th.grad.numpy(), tw.grad.numpy().T] + ([tb.grad.numpy()] if bias else [])
+    assert_close(grads, tuple(ref), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(("z_loss", "softcap"), [(1e-3, None), (0.0, 2.0), (1e-2, 1.5)])
+def test_fused_z_loss_and_softcap_match_the_materialised_loss(z_loss, softcap):
+    rng = np.random.default_rng(7)
+    h, w, b, t = _fused_case(rng)
+    h = 3 * h  # large logits, so the cap matters
+
+    def materialised(h_, w_, b_):
+        z = h_ @ w_ + b_
+        logits = softcap * jnp.tanh(z / softcap) if softcap else z
+        lse = jax.nn.logsumexp(logits, -1)
+        ce = jaxloss.cross_entropy(logits, jnp.asarray(t), reduction="none")
+        keep = t != -100
+        return jnp.sum(jnp.where(keep, ce + z_loss * lse**2, 0.0)) / keep.sum()
+
+    def fused(h_, w_, b_):
+        return jaxloss.fused_linear_cross_entropy(
+            h_, w_, jnp.asarray(t), bias=b_, z_loss=z_loss, logit_softcap=softcap, chunk_size=4
+        )
+
+    expected = jax.value_and_grad(materialised, argnums=(0, 1, 2))(h, w, b)
+    assert_close(
+        jax.jit(jax.value_and_grad(fused, argnums=(0, 1, 2)))(h, w, b),
+        expected,
+        rtol=2e-4,
+        atol=1e-6,
+    )
+
+
+def test_fused_bf16_confident_and_all_ignored():
+    rng = np.random.default_rng(8)
+    h, w, _, t = _fused_case(rng)
+    low = jax.grad(
+        lambda a, c: jaxloss.fused_linear_cross_entropy(a, c, jnp.asarray(t)), argnums=(0, 1)
+    )(jnp.asarray(h, jnp.bfloat16), jnp.asarray(w, jnp.bfloat16))
+    assert [g.dtype for g in low] == [jnp.bfloat16, jnp.bfloat16]
+    huge = 1e4 * np.sign(h)  # logits of order 1e4
+    value, grads = jax.value_and_grad(
+        lambda a: jaxloss.fused_linear_cross_entropy(a, jnp.asarray(w), jnp.asarray(t))
+    )(jnp.asarray(huge))
+    assert np.isfinite(value) and np.all(np.isfinite(grads))
+    ignored = np.full_like(t, -100)
+    value, grads = jax.value_and_grad(
+        lambda a, c: jaxloss.fused_linear_cross_entropy(a, c, jnp.asarray(ignored)), argnums=(0, 1)
+    )(h, w)
+    assert float(value) == 0.0 and all(np.all(g == 0) for g in grads)
+
+
+def test_fused_never_holds_the_logits():
+    """Compiled temporary memory of value_and_grad at N = 8192, D = 1024, V = 32768
+    (float32) is at most 1/8 of the materialised hidden @ W then cross-entropy."""
+    n, d, v = 8192, 1024, 32768
+    shapes = (
+        jax.ShapeDtypeStruct((n, d), jnp.float32),
+        jax.ShapeDtypeStruct((d, v), jnp.float32),
+        jax.ShapeDtypeStruct((n,), jnp.int32),
+    )
+
+    def temp(f):
+        compiled = jax.jit(jax.value_and_grad(f, argnums=(0, 1))).lower(*shapes).compile()
+        return compiled.memory_analysis().temp_size_in_bytes
+
+    fused = temp(lambda h, w, t: jaxloss.fused_linear_cross_entropy(h, w, t))
+    materialised = temp(lambda h, w, t: jaxloss.cross_entropy(h @ w, t))
+    assert materialised >= n * v * 4  # the logits alone
+    assert fused * 8 <= materialised, (fused, materialised)
+
+
+@pytest.mark.parametrize(
+    ("call_", "message"),
+    [
+        (
+            lambda: jaxloss.fused_linear_cross_entropy(
+                jnp.zeros((4, 8)), jnp.zeros((11, 8)), jnp.zeros(4, int)
+            ),
+            "jaxloss.fused_linear_cross_entropy: weight has shape (11, 8); expected [D, V] with D = 8",
+        ),
+        (
+            lambda: jaxloss.fused_linear_cross_entropy(
+                jnp.zeros((4, 8)), jnp.zeros((8, 11)), jnp.zeros(5, int)
+            ),
+            "jaxloss.fused_linear_cross_entropy: targets has shape (5,); expected (4,)",
+        ),
+        (
+            lambda: jaxloss.causal_lm_loss(jnp.zeros((2, 5, 3)), jnp.zeros((2, 4), int)),
+            "jaxloss.causal_lm_loss: tokens has shape (2, 4); expected (2, 5)",
+        ),
+    ],
+)
+def test_errors(call_, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call_()
