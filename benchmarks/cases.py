@@ -2,7 +2,8 @@
 ``benchmarks.segmentation`` and ``benchmarks.embedding``.
 
 A case is a dict: ``loss`` (name), ``shape`` (the main input's), ``fn`` and
-``args`` (the jaxloss call, differentiated in its first argument) and ``peers``,
+``args`` (the jaxloss call, differentiated in the arguments ``diff``, default the
+first) and ``peers``,
 a dict of name -> (fn, args), where a name starting with "torch" or "MONAI" runs
 on torch eager and any other name is a JAX function run under ``jit``.
 """
@@ -29,14 +30,14 @@ def run(cases: list[dict[str, Any]], budget_s: float) -> dict[str, Any]:
         record = {
             "loss": case["loss"],
             "shape": list(case["shape"]),
-            "jaxloss": _jax_case(case["fn"], case["args"], (0,), budget_s),
+            "jaxloss": _jax_case(case["fn"], case["args"], case.get("diff", (0,)), budget_s),
             "peers": {},
         }
         for peer, (fn, args) in case["peers"].items():
             if peer.startswith(_TORCH_PEERS):
-                times = _torch_case(fn, args, {}, (0,), "cpu", budget_s, False)
+                times = _torch_case(fn, args, {}, case.get("diff", (0,)), "cpu", budget_s, False)
             else:
-                times = _jax_case(fn, args, (0,), budget_s)
+                times = _jax_case(fn, args, case.get("diff", (0,)), budget_s)
             record["peers"][peer] = {m: {"time_s": v["time_s"]} for m, v in times.items()}
         record["ratios"] = {
             p: record["jaxloss"]["fwd_bwd"]["time_s"] / t["fwd_bwd"]["time_s"]

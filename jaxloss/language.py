@@ -190,7 +190,17 @@ class _Options(NamedTuple):
     label_smoothing: float
     z_loss: float
     softcap: float | None
-    chunk: int
+    chunk: int  # tokens per block, forward
+    vocab_block: int  # vocabulary entries per block, backward (divides V)
+
+
+def _vocab_block(vocab: int, tokens: int) -> int:
+    """The largest divisor of ``vocab`` whose [tokens, block] logits fit in the
+    default block size (at least 1)."""
+    target = max(1, _BLOCK_FLOATS // max(tokens, 1))
+    if vocab <= target:
+        return vocab
+    return max(d for d in range(1, target + 1) if vocab % d == 0)
 
 
 def _chunk_logits(h: Array, w: Array, b: Array | None, softcap: float | None):
@@ -238,41 +248,48 @@ def _fused_fwd(h, w, b, targets, valid, opts):
 
 
 def _fused_bwd(opts: _Options, residuals, g):
-    """Recomputes each chunk's softmax and accumulates the weight gradient in float32."""
+    """Recomputes the softmax one block of vocabulary at a time, for every token:
+    each block's weight gradient is computed once and written in place, and only
+    the hidden-state gradient ``[N, D]`` is accumulated."""
     h, w, b, targets, valid, lse = residuals
-    vocab = w.shape[1]
+    vocab, block = w.shape[1], opts.vocab_block
     eps = opts.label_smoothing
+    dtype = compute_dtype(h, w)
+    g = jnp.where(valid, g, 0.0).astype(dtype)
+    coef = 1.0 + 2.0 * opts.z_loss * lse if opts.z_loss else None
+    ids = jnp.where(valid, targets, -1)
 
-    def body(carry, xs):
-        dw, db = carry
-        h_c, t_c, v_c, g_c, lse_c = xs
-        logits, z = _chunk_logits(h_c, w, b, opts.softcap)
-        p = jnp.exp(logits - lse_c[:, None])
-        coef = 1.0 + 2.0 * opts.z_loss * lse_c if opts.z_loss else jnp.ones_like(lse_c)
-        dlogits = p * coef[:, None]
+    def body(carry, start):
+        dh, dw, db = carry
+        w_blk = jax.lax.dynamic_slice_in_dim(w, start, block, axis=1)
+        b_blk = None if b is None else jax.lax.dynamic_slice_in_dim(b, start, block)
+        logits, z = _chunk_logits(h, w_blk, b_blk, opts.softcap)
+        p = jnp.exp(logits - lse[:, None])
+        dlogits = p if coef is None else p * coef[:, None]
         if eps:
             dlogits = dlogits - eps / vocab
-        rows = jnp.arange(h_c.shape[0])
-        dlogits = dlogits.at[rows, jnp.where(v_c, t_c, 0)].add(-(1.0 - eps))
-        dlogits = dlogits * jnp.where(v_c, g_c, 0.0)[:, None]
+        hit = ids[:, None] == start + jnp.arange(block)
+        dlogits = (dlogits - jnp.where(hit, 1.0 - eps, 0.0)) * g[:, None]
         if opts.softcap:
             dlogits = dlogits * (1.0 - jnp.square(jnp.tanh(z / opts.softcap)))
-        dh_c = jnp.dot(dlogits.astype(w.dtype), w.T, preferred_element_type=dw.dtype)
-        dw = dw + jnp.dot(h_c.T, dlogits.astype(h_c.dtype), preferred_element_type=dw.dtype)
-        db = db + jnp.sum(dlogits, axis=0)
-        return (dw, db), dh_c.astype(h.dtype)
+        dh = dh + jnp.dot(dlogits.astype(w.dtype), w_blk.T, preferred_element_type=dtype)
+        dw_blk = jnp.dot(h.T, dlogits.astype(h.dtype), preferred_element_type=dtype)
+        dw = jax.lax.dynamic_update_slice_in_dim(dw, dw_blk.astype(dw.dtype), start, axis=1)
+        db = jax.lax.dynamic_update_slice_in_dim(db, jnp.sum(dlogits, 0).astype(db.dtype), start, 0)
+        return (dh, dw, db), None
 
     # under shard_map the tokens vary over devices while the weight may not: the
-    # accumulators vary like the tokens, and are summed over the axes the weight
+    # gradients vary like the tokens, and are summed over the axes the weight
     # (resp. bias) does not vary over
     token_axes = _varying(h)
-    dtype = compute_dtype(h, w)
-    init = tuple(_pcast(jnp.zeros(shape, dtype), token_axes) for shape in (w.shape, (vocab,)))
-    xs = tuple(_chunks(a, opts.chunk) for a in (h, targets, valid, g, lse))
-    (dw, db), dh = jax.lax.scan(body, init, xs)
-    dw = _sum_over(dw, token_axes - _varying(w)).astype(w.dtype)
+    init = tuple(
+        _pcast(jnp.zeros(shape, dt), token_axes)
+        for shape, dt in ((h.shape, dtype), (w.shape, w.dtype), ((vocab,), dtype))
+    )
+    (dh, dw, db), _ = jax.lax.scan(body, init, jnp.arange(0, vocab, block))
+    dw = _sum_over(dw, token_axes - _varying(w))
     db = None if b is None else _sum_over(db, token_axes - _varying(b)).astype(b.dtype)
-    return dh.reshape(h.shape), dw, db, None, None
+    return dh.astype(h.dtype), dw, db, None, None
 
 
 def _varying(x: Array) -> frozenset:
@@ -400,6 +417,7 @@ def fused_linear_cross_entropy(
         float(z_loss),
         None if logit_softcap is None else float(logit_softcap),
         chunk,
+        _vocab_block(w.shape[1], n + pad),
     )
     loss = _fused(flat_h, w, bias, flat_t, flat_v, opts)[:n].reshape(lead)
     loss = jnp.where(valid & ~ok, jnp.nan, loss)

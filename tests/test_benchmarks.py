@@ -57,7 +57,7 @@ def test_quick_run_structure(tmp_path, capsys):
     assert header and "ratio torch" in header[0]
 
 
-@pytest.mark.parametrize("script", ("segmentation", "embedding"))
+@pytest.mark.parametrize("script", ("segmentation", "embedding", "language"))
 def test_case_scripts_quick_run(script, tmp_path, capsys):
     module = importlib.import_module(f"benchmarks.{script}")
     assert module.main(["--quick", "--out", str(tmp_path)]) == 0
@@ -67,9 +67,12 @@ def test_case_scripts_quick_run(script, tmp_path, capsys):
     if script == "segmentation":
         dice_mc = by_loss[("dice_loss", 4)]
         assert {"optax", "optax, one-hot given", "MONAI (torch)"} <= set(dice_mc["peers"])
-    else:
+    elif script == "embedding":
         assert {"torch"} == set(by_loss[("clip_loss", 2)]["peers"])
         assert len(report["results"]) == 6
+    else:
+        (fused,) = report["results"]
+        assert set(fused["peers"]) == {"materialised JAX", "torch F.linear_cross_entropy"}
     for r in report["results"]:
         assert r["jaxloss"]["fwd_bwd"]["time_s"] > 0
         for peer, ratio in r["ratios"].items():
