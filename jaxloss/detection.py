@@ -88,12 +88,6 @@ def _center_penalty(p: _Pair, eps: float) -> Array:
     return safe_div(dx * dx + dy * dy, cw * cw + ch * ch + eps)
 
 
-def _finish(fn, loss, *, where, weight, reduction, axis_name):
-    return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
-    )
-
-
 def box_iou_loss(
     boxes1: Array,
     boxes2: Array,
@@ -128,8 +122,13 @@ def box_iou_loss(
     """
     fn = "box_iou_loss"
     p = _pair(fn, boxes1, boxes2, where, eps)
-    return _finish(
-        fn, 1.0 - p.iou, where=where, weight=weight, reduction=reduction, axis_name=axis_name
+    return reduce_loss(
+        fn=fn,
+        loss=1.0 - p.iou,
+        where=where,
+        weight=weight,
+        reduction=reduction,
+        axis_name=axis_name,
     )
 
 
@@ -173,7 +172,9 @@ def generalized_box_iou_loss(
     cw, ch = _enclosing(p)
     area_c = cw * ch
     loss = 1.0 - p.iou + safe_div(area_c - p.union, area_c + eps)
-    return _finish(fn, loss, where=where, weight=weight, reduction=reduction, axis_name=axis_name)
+    return reduce_loss(
+        fn=fn, loss=loss, where=where, weight=weight, reduction=reduction, axis_name=axis_name
+    )
 
 
 def distance_box_iou_loss(
@@ -214,7 +215,9 @@ def distance_box_iou_loss(
     fn = "distance_box_iou_loss"
     p = _pair(fn, boxes1, boxes2, where, eps)
     loss = 1.0 - p.iou + _center_penalty(p, eps)
-    return _finish(fn, loss, where=where, weight=weight, reduction=reduction, axis_name=axis_name)
+    return reduce_loss(
+        fn=fn, loss=loss, where=where, weight=weight, reduction=reduction, axis_name=axis_name
+    )
 
 
 def _aspect_angle(w: Array, h: Array) -> Array:
@@ -271,7 +274,9 @@ def complete_box_iou_loss(
     v = (4.0 / math.pi**2) * delta * delta
     alpha = jax.lax.stop_gradient(safe_div(v, 1.0 - p.iou + v + eps))
     loss = 1.0 - p.iou + _center_penalty(p, eps) + alpha * v
-    return _finish(fn, loss, where=where, weight=weight, reduction=reduction, axis_name=axis_name)
+    return reduce_loss(
+        fn=fn, loss=loss, where=where, weight=weight, reduction=reduction, axis_name=axis_name
+    )
 
 
 # ------------------------------------------------------------------ registry entries

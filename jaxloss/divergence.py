@@ -118,12 +118,6 @@ def _rows_of(fn, names, a, b, where):
     return fill_masked(rows, a, 1.0), fill_masked(rows, b, 1.0), mask
 
 
-def _finish(fn, loss, *, weight, where, reduction, axis_name):
-    return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
-    )
-
-
 def kl_divergence(
     p: Array,
     q: Array,
@@ -163,7 +157,9 @@ def kl_divergence(
     _checks.check_range(fn, "eps", eps, low=0.0)
     a, b, _ = _rows_of(fn, ("p", "q"), p, q, where)
     loss = jnp.sum(_plogratio(a, jnp.maximum(b, eps)), axis=-1)
-    return _finish(fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name)
+    return reduce_loss(
+        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    )
 
 
 def kl_divergence_with_logits(
@@ -202,7 +198,9 @@ def kl_divergence_with_logits(
     absent = jnp.isneginf(log_p)
     terms = jnp.exp(log_p) * (jnp.where(absent, 0.0, log_p) - jnp.where(absent, 0.0, log_q))
     loss = jnp.sum(jnp.where(absent, 0.0, terms), axis=-1)
-    return _finish(fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name)
+    return reduce_loss(
+        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    )
 
 
 def js_divergence(
@@ -240,7 +238,9 @@ def js_divergence(
     a, b, _ = _rows_of(fn, ("p", "q"), p, q, where)
     m = 0.5 * (a + b)
     loss = 0.5 * jnp.sum(_plogratio(a, m) + _plogratio(b, m), axis=-1)
-    return _finish(fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name)
+    return reduce_loss(
+        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    )
 
 
 def gaussian_kl(
@@ -295,7 +295,9 @@ def gaussian_kl(
         d = mu - mu2
         terms = lv2 - lv + (jnp.exp(lv) + d * d) * jnp.exp(-lv2) - 1.0
     loss = 0.5 * jnp.sum(terms, axis=-1)
-    return _finish(fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name)
+    return reduce_loss(
+        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    )
 
 
 # ------------------------------------------------------------------ registry entries

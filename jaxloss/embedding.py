@@ -110,12 +110,6 @@ def _masked_lse(x: Array, mask: Array, axis: int = -1) -> Array:
     )
 
 
-def _pairwise_finish(fn, loss, *, weight, where, reduction, axis_name):
-    return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
-    )
-
-
 # ------------------------------------------------------------------ pairs and triplets
 
 
@@ -212,8 +206,8 @@ def _triplet(
     if swap:
         d_neg = jnp.minimum(d_neg, distance(pos, neg))
     loss = jax.nn.relu(distance(a, pos) - d_neg + margin)
-    return _pairwise_finish(
-        fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    return reduce_loss(
+        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
 
 
@@ -268,8 +262,8 @@ def contrastive_loss(
     d = safe_norm(a - b, axis=-1)
     gap = jax.nn.relu(margin - d)
     loss = 0.5 * (s * d * d + (1.0 - s) * gap * gap) if squared else s * d + (1.0 - s) * gap
-    return _pairwise_finish(
-        fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    return reduce_loss(
+        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
 
 
@@ -321,8 +315,8 @@ def cosine_embedding_loss(
     cos = _torch_cosine(a, b)
     loss = jnp.where(y == 1, 1.0 - cos, jax.nn.relu(cos - margin))
     loss = jnp.where(ok, loss, jnp.nan)
-    return _pairwise_finish(
-        fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    return reduce_loss(
+        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
 
 
@@ -360,8 +354,8 @@ def margin_ranking_loss(
     mask = mask_of(fn, where, a.shape)
     a, b = fill_masked(mask, a, 0.0), fill_masked(mask, b, 0.0)
     loss = jax.nn.relu(-y * (a - b) + margin)
-    return _pairwise_finish(
-        fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    return reduce_loss(
+        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
 
 
@@ -397,9 +391,9 @@ def cosine_similarity_loss(
     cos = jnp.sum(a * b, -1) / (
         jnp.maximum(safe_norm(a, -1), 1e-8) * jnp.maximum(safe_norm(b, -1), 1e-8)
     )
-    return _pairwise_finish(
-        fn,
-        (cos - target) ** 2,
+    return reduce_loss(
+        fn=fn,
+        loss=(cos - target) ** 2,
         weight=weight,
         where=where,
         reduction=reduction,

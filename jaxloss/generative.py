@@ -51,12 +51,6 @@ def _per_sample(x: Array, how: str = "sum") -> Array:
     return jnp.sum(x, axes) if how == "sum" else jnp.mean(x, axes)
 
 
-def _reduce(fn, loss, *, weight, where, reduction, axis_name):
-    return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
-    )
-
-
 # ------------------------------------------------------------------ VAE
 
 
@@ -114,9 +108,9 @@ def vae_loss(
             fn, f"mean has shape {mean.shape}; its batch axis must match x's {recon.shape}"
         )
     kl = gaussian_kl(mean, logvar, where=where, reduction="none")
-    return _reduce(
-        fn,
-        _per_sample(pointwise) + beta * kl,
+    return reduce_loss(
+        fn=fn,
+        loss=_per_sample(pointwise) + beta * kl,
         weight=weight,
         where=where,
         reduction=reduction,
@@ -189,7 +183,9 @@ def gan_discriminator_loss(
         fn, ("real_logits", "fake_logits"), (real_logits, fake_logits), where, per_sample=False
     )
     loss = _gan_terms(kind, real, True, False) + _gan_terms(kind, fake, False, False)
-    return _reduce(fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name)
+    return reduce_loss(
+        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    )
 
 
 def gan_generator_loss(
@@ -229,7 +225,9 @@ def gan_generator_loss(
     _checks.check_option(fn, "kind", kind, GAN_KINDS)
     (fake,) = _samples(fn, ("fake_logits",), (fake_logits,), where, per_sample=False)
     loss = _gan_terms(kind, fake, False, True)
-    return _reduce(fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name)
+    return reduce_loss(
+        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    )
 
 
 def _input_gradient_norms(fn: str, critic_fn: Callable[[Array], Array], x: Array) -> Array:
@@ -282,9 +280,9 @@ def gradient_penalty(
     real, fake = _samples(fn, ("real", "fake"), (real, fake), where)
     eps = jax.random.uniform(key, (real.shape[0],) + (1,) * (real.ndim - 1), real.dtype)
     norms = _input_gradient_norms(fn, critic_fn, eps * real + (1.0 - eps) * fake)
-    return _reduce(
-        fn,
-        jnp.square(norms - target),
+    return reduce_loss(
+        fn=fn,
+        loss=jnp.square(norms - target),
         weight=weight,
         where=where,
         reduction=reduction,
@@ -318,8 +316,13 @@ def r1_penalty(
     fn = "r1_penalty"
     (real,) = _samples(fn, ("real",), (real,), where)
     norms = _input_gradient_norms(fn, critic_fn, real)
-    return _reduce(
-        fn, jnp.square(norms), weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    return reduce_loss(
+        fn=fn,
+        loss=jnp.square(norms),
+        weight=weight,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )
 
 
@@ -391,7 +394,9 @@ def diffusion_loss(
         else:
             w = clipped
         loss = jax.lax.stop_gradient(w) * loss
-    return _reduce(fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name)
+    return reduce_loss(
+        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    )
 
 
 # ------------------------------------------------------------------ style and image-to-image
@@ -477,7 +482,9 @@ def style_loss(
         a, b = _samples(fn, ("features", "style_features"), (a, b), where)
         ga, gb = gram_matrix(a), gram_matrix(b)
         total = total + w * jnp.mean(jnp.square(ga - gb), axis=(1, 2))
-    return _reduce(fn, total, weight=weight, where=where, reduction=reduction, axis_name=axis_name)
+    return reduce_loss(
+        fn=fn, loss=total, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    )
 
 
 def _feature_distance(fn, ours, theirs, layer_weights, criterion, where):
@@ -520,7 +527,9 @@ def content_loss(
     if len(ours) != len(theirs):
         _checks.fail(fn, f"{len(ours)} feature maps but {len(theirs)} target feature maps")
     total = _feature_distance(fn, ours, theirs, layer_weights, "mse", where)
-    return _reduce(fn, total, weight=weight, where=where, reduction=reduction, axis_name=axis_name)
+    return reduce_loss(
+        fn=fn, loss=total, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    )
 
 
 def perceptual_loss(
@@ -564,7 +573,9 @@ def perceptual_loss(
     ours = _layers(feature_fn(x))
     theirs = [jax.lax.stop_gradient(f) for f in _layers(feature_fn(y))]
     total = _feature_distance(fn, ours, theirs, layer_weights, criterion, where)
-    return _reduce(fn, total, weight=weight, where=where, reduction=reduction, axis_name=axis_name)
+    return reduce_loss(
+        fn=fn, loss=total, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    )
 
 
 def total_variation_loss(
@@ -606,9 +617,9 @@ def total_variation_loss(
     def cost(d):
         return _per_sample(d * d if squared else abs_(d))
 
-    return _reduce(
-        fn,
-        cost(dh) + cost(dw),
+    return reduce_loss(
+        fn=fn,
+        loss=cost(dh) + cost(dw),
         weight=weight,
         where=where,
         reduction=reduction,

@@ -28,12 +28,6 @@ def _values(fn, names, arrays, where):
     return arrays
 
 
-def _finish(fn, loss, *, weight, where, reduction, axis_name):
-    return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
-    )
-
-
 def dpo_loss(
     policy_chosen_logps: Array,
     policy_rejected_logps: Array,
@@ -119,7 +113,9 @@ def dpo_loss(
         loss = (-(1.0 - eps) * log_sigmoid(beta * x) + eps * log_sigmoid(-beta * x)) / (
             1.0 - 2.0 * eps
         )
-    loss = _finish(fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name)
+    loss = reduce_loss(
+        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    )
     if not return_rewards:
         return loss
     rewards = jax.lax.stop_gradient((beta * (pc - rc), beta * (pr - rr)))
@@ -161,8 +157,13 @@ def bradley_terry_loss(
         margin = jnp.asarray(margin)
         _checks.check_broadcastable(fn, "margin", margin, gap.shape)
         gap = gap - margin.astype(gap.dtype)
-    return _finish(
-        fn, -log_sigmoid(gap), weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    return reduce_loss(
+        fn=fn,
+        loss=-log_sigmoid(gap),
+        weight=weight,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )
 
 
@@ -212,8 +213,8 @@ def ppo_policy_loss(
     )
     ratio = jnp.exp(jnp.clip(lp - old, -50.0, 50.0))
     surrogate = jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * adv)
-    return _finish(
-        fn, -surrogate, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    return reduce_loss(
+        fn=fn, loss=-surrogate, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
 
 
@@ -253,8 +254,8 @@ def ppo_value_loss(
         _checks.check_range(fn, "clip_eps", clip_eps, low=0.0, low_open=True)
         clipped = old + jnp.clip(v - old, -clip_eps, clip_eps)
         loss = jnp.maximum(loss, jnp.square(clipped - ret))
-    return _finish(
-        fn, 0.5 * loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    return reduce_loss(
+        fn=fn, loss=0.5 * loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
 
 
@@ -297,7 +298,9 @@ def kl_penalty(
         loss = 0.5 * r * r
     else:
         loss = jnp.expm1(jnp.minimum(r, 50.0)) - r
-    return _finish(fn, loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name)
+    return reduce_loss(
+        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+    )
 
 
 # ------------------------------------------------------------------ registry entries
