@@ -109,8 +109,8 @@ def prepare_arrays(
     """Validates same-shaped float arrays (embeddings, samples, images), upcasts
     them and zeroes what ``where`` masks out, so NaN padding there reaches nothing.
 
-    ``where`` covers the first ``mask_axes`` axes (rows ``[B]`` with 1, rows of
-    ``[..., D]`` vectors with ``ndim - 1``) or, with None, every element. Returns
+    ``where`` covers the first ``mask_axes`` axes (rows ``[B]`` with 1; rows of
+    ``[..., D]`` vectors with -1, all but the last) or, with None, every element. Returns
     the arrays and the mask broadcast to the axes it covers.
     """
     arrays = [jnp.asarray(a) for a in arrays]

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 
 from jaxloss import _checks
 from jaxloss._numerics import safe_div, upcast
-from jaxloss._reduce import AxisName, fill_masked, mask_of, reduce_loss
+from jaxloss._reduce import AxisName, mask_of, reduce_loss
 from jaxloss.registry import Example, LossSpec, register
 
 __all__ = [
@@ -54,10 +54,7 @@ def _pair(fn: str, boxes1: Array, boxes2: Array, where: Array | None, eps: float
     mask = mask_of(fn, where, b1.shape[:-1])
     if mask is not None:  # masked boxes may hold NaN padding: a unit box stands in
         unit = jnp.array([0.0, 0.0, 1.0, 1.0], b1.dtype)
-        b1, b2 = (
-            fill_masked(mask[..., None], b, 0.0) + jnp.where(mask[..., None], 0.0, unit)
-            for b in (b1, b2)
-        )
+        b1, b2 = (jnp.where(mask[..., None], b, unit) for b in (b1, b2))
     for name, b in (("boxes1", b1), ("boxes2", b2)):
         ok = (b[..., 2] >= b[..., 0]) & (b[..., 3] >= b[..., 1])
         _checks.require(fn, name, ok[..., None], b, "boxes with x1 <= x2 and y1 <= y2")

@@ -11,8 +11,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss import _checks
-from jaxloss._numerics import upcast, xlogy
-from jaxloss._reduce import AxisName, fill_masked, mask_of, psum, reduce_loss
+from jaxloss._numerics import xlogy
+from jaxloss._reduce import AxisName, prepare_arrays, prepare_pair, psum, reduce_loss
 from jaxloss.registry import Example, LossSpec, register
 
 __all__ = ["gaussian_kl", "js_divergence", "kl_div", "kl_divergence", "kl_divergence_with_logits"]
@@ -20,15 +20,10 @@ __all__ = ["gaussian_kl", "js_divergence", "kl_div", "kl_divergence", "kl_diverg
 Array = jax.Array
 
 
-def _pair(fn: str, names: tuple[str, str], a: Array, b: Array) -> tuple[Array, Array]:
-    """Two validated, same-shaped ``[..., K]`` float arrays in the compute dtype."""
-    a, b = jnp.asarray(a), jnp.asarray(b)
-    for name, x in zip(names, (a, b), strict=True):
-        _checks.check_floating(fn, name, x)
-        _checks.check_rank(fn, name, x, set(range(1, 33)))
-    _checks.check_same_shape(fn, names[0], a, names[1], b)
-    a, b = upcast(a, b)
-    return a, b
+def _distributions(fn: str, names: tuple[str, ...], arrays, where) -> list[Array]:
+    """Same-shaped ``[..., K]`` float arrays; ``where`` masks whole distributions."""
+    arrays, _ = prepare_arrays(fn, names, arrays, where, mask_axes=-1)
+    return arrays
 
 
 def kl_div(
@@ -67,13 +62,8 @@ def kl_div(
     fn = "kl_div"
     _checks.check_bool_option(fn, "log_target", log_target)
     _checks.check_reduction(fn, reduction, ("mean", "sum", "none", "batchmean"))
-    x, t = jnp.asarray(log_probs), jnp.asarray(targets)
-    _checks.check_floating(fn, "log_probs", x)
-    _checks.check_floating(fn, "targets", t)
-    _checks.check_same_shape(fn, "log_probs", x, "targets", t)
-    x, t = upcast(x, t)
-    mask = mask_of(fn, where, x.shape)
-    x, t = fill_masked(mask, x, 0.0), fill_masked(mask, t, 0.0)
+    _checks.check_floating(fn, "targets", jnp.asarray(targets))
+    x, t, mask = prepare_pair(fn, "log_probs", log_probs, targets, where)
     if log_target:  # a log-target of -inf is a zero probability: it contributes 0
         zero = jnp.isneginf(t)
         t_safe = jnp.where(zero, 0.0, t)
@@ -109,13 +99,6 @@ def _plogratio_jvp(primals, tangents):
     dp = jnp.where(zero, 0.0, jnp.log(ratio) + 1.0)
     dq = jnp.where(zero, 0.0, -ratio)
     return value, dp * tp + dq * tq
-
-
-def _rows_of(fn, names, a, b, where):
-    a, b = _pair(fn, names, a, b)
-    mask = mask_of(fn, where, a.shape[:-1])
-    rows = None if mask is None else mask[..., None]
-    return fill_masked(rows, a, 1.0), fill_masked(rows, b, 1.0), mask
 
 
 def kl_divergence(
@@ -155,7 +138,7 @@ def kl_divergence(
     """
     fn = "kl_divergence"
     _checks.check_range(fn, "eps", eps, low=0.0)
-    a, b, _ = _rows_of(fn, ("p", "q"), p, q, where)
+    a, b = _distributions(fn, ("p", "q"), (p, q), where)
     loss = jnp.sum(_plogratio(a, jnp.maximum(b, eps)), axis=-1)
     return reduce_loss(
         fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
@@ -193,7 +176,7 @@ def kl_divergence_with_logits(
       0.1201
     """
     fn = "kl_divergence_with_logits"
-    a, b, _ = _rows_of(fn, ("p_logits", "q_logits"), p_logits, q_logits, where)
+    a, b = _distributions(fn, ("p_logits", "q_logits"), (p_logits, q_logits), where)
     log_p, log_q = jax.nn.log_softmax(a, axis=-1), jax.nn.log_softmax(b, axis=-1)
     absent = jnp.isneginf(log_p)
     terms = jnp.exp(log_p) * (jnp.where(absent, 0.0, log_p) - jnp.where(absent, 0.0, log_q))
@@ -235,7 +218,7 @@ def js_divergence(
       0.6931
     """
     fn = "js_divergence"
-    a, b, _ = _rows_of(fn, ("p", "q"), p, q, where)
+    a, b = _distributions(fn, ("p", "q"), (p, q), where)
     m = 0.5 * (a + b)
     loss = 0.5 * jnp.sum(_plogratio(a, m) + _plogratio(b, m), axis=-1)
     return reduce_loss(
@@ -280,18 +263,14 @@ def gaussian_kl(
       0.0
     """
     fn = "gaussian_kl"
-    mu, lv = _pair(fn, ("mean", "logvar"), mean, logvar)
-    mask = mask_of(fn, where, mu.shape[:-1])
-    rows = None if mask is None else mask[..., None]
-    mu, lv = fill_masked(rows, mu, 0.0), fill_masked(rows, lv, 0.0)
     if (mean2 is None) != (logvar2 is None):
         _checks.fail(fn, "mean2 and logvar2 go together: pass both or neither")
     if mean2 is None:
+        mu, lv = _distributions(fn, ("mean", "logvar"), (mean, logvar), where)
         terms = jnp.expm1(lv) - lv + mu * mu
     else:
-        mu2, lv2 = _pair(fn, ("mean2", "logvar2"), mean2, logvar2)
-        _checks.check_same_shape(fn, "mean", mu, "mean2", mu2)
-        mu2, lv2 = fill_masked(rows, mu2, 0.0), fill_masked(rows, lv2, 0.0)
+        names = ("mean", "logvar", "mean2", "logvar2")
+        mu, lv, mu2, lv2 = _distributions(fn, names, (mean, logvar, mean2, logvar2), where)
         d = mu - mu2
         terms = lv2 - lv + (jnp.exp(lv) + d * d) * jnp.exp(-lv2) - 1.0
     loss = 0.5 * jnp.sum(terms, axis=-1)

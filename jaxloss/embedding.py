@@ -61,8 +61,7 @@ MINING = ("batch_hard", "batch_all", "semi_hard")
 
 def _vectors(fn: str, names: tuple[str, ...], arrays, where, *, rank: int | None = None):
     """Same-shaped ``[..., D]`` embeddings; ``where`` masks rows (all but the last axis)."""
-    ndim = jnp.ndim(arrays[0])
-    return prepare_arrays(fn, names, arrays, where, mask_axes=max(ndim - 1, 0), rank=rank)
+    return prepare_arrays(fn, names, arrays, where, mask_axes=-1, rank=rank)
 
 
 def _row_values(fn: str, name: str, values: Array, shape: tuple[int, ...]) -> Array:

@@ -102,7 +102,7 @@ def reliability_diagram(
         return jax.ops.segment_sum(values * keep, index, n_bins)
 
     count, conf_sum, hit_sum = psum(
-        (binned(jnp.ones_like(p[..., 0] if p.ndim == 2 else p)), binned(confidence), binned(hit)),
+        (binned(jnp.ones_like(confidence)), binned(confidence), binned(hit)),
         axis_name,
     )
     return ReliabilityDiagram(
@@ -298,7 +298,7 @@ def precision_recall_f1(
     return precision, recall, f1
 
 
-def _overlap_score(fn, predictions, labels, num_classes, threshold, where, axis_name, dice):
+def _overlap_score(predictions, labels, num_classes, threshold, where, axis_name, dice):
     c = confusion_counts(
         predictions,
         labels,
@@ -330,9 +330,7 @@ def iou_score(
       >>> float(jaxloss.iou_score(jnp.array([1, 1, 0]), jnp.array([1, 0, 0])))
       0.5
     """
-    return _overlap_score(
-        "iou_score", predictions, labels, num_classes, threshold, where, axis_name, dice=False
-    )
+    return _overlap_score(predictions, labels, num_classes, threshold, where, axis_name, dice=False)
 
 
 def dice_score(
@@ -352,6 +350,4 @@ def dice_score(
       >>> round(float(jaxloss.dice_score(jnp.array([1, 1, 0]), jnp.array([1, 0, 0]))), 4)
       0.6667
     """
-    return _overlap_score(
-        "dice_score", predictions, labels, num_classes, threshold, where, axis_name, dice=True
-    )
+    return _overlap_score(predictions, labels, num_classes, threshold, where, axis_name, dice=True)
