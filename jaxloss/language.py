@@ -8,6 +8,7 @@ to ``ignore_index`` (padding) count nowhere.
 from __future__ import annotations
 
 import functools
+import math
 from typing import NamedTuple
 
 import jax
@@ -192,6 +193,14 @@ class _Options(NamedTuple):
     softcap: float | None
     chunk: int  # tokens per block, forward
     vocab_block: int  # vocabulary entries per block, backward (divides V)
+    vocab_axis: tuple | None  # shard_map axes the vocabulary is split over
+
+
+def _vocab_offset(opts: _Options, local_vocab: int) -> Array | int:
+    """The global id of this device's first vocabulary entry."""
+    if opts.vocab_axis is None:
+        return 0
+    return jax.lax.axis_index(opts.vocab_axis) * local_vocab
 
 
 def _vocab_block(vocab: int, tokens: int) -> int:
@@ -219,14 +228,32 @@ def _chunks(x: Array, chunk: int) -> Array:
 def _token_losses(h, w, b, targets, valid, opts: _Options):
     """Per-token losses [N] and log-normalisers [N], one chunk of logits at a time."""
 
+    local_vocab = w.shape[1]
+    vocab = local_vocab if opts.vocab_axis is None else local_vocab * _axis_size(opts.vocab_axis)
+    offset = _vocab_offset(opts, local_vocab)
+
     def body(_, xs):
         h_c, t_c, v_c = xs
         logits, _ = _chunk_logits(h_c, w, b, opts.softcap)
-        lse = jax.nn.logsumexp(logits, axis=-1)
-        picked = jnp.take_along_axis(logits, jnp.where(v_c, t_c, 0)[:, None], axis=-1)[:, 0]
+        ids = jnp.where(v_c, t_c, 0) - offset
+        here = (ids >= 0) & (ids < local_vocab)
+        picked = jnp.take_along_axis(logits, jnp.clip(ids, 0, local_vocab - 1)[:, None], axis=-1)
+        picked = jnp.where(here, picked[:, 0], 0.0)
+        if opts.vocab_axis is None:
+            lse = jax.nn.logsumexp(logits, axis=-1)
+            total = jnp.sum(logits, axis=-1)
+        else:
+            # Megatron's vocabulary-parallel softmax: one all-reduce of the max,
+            # then one of (sum of exponentials, target logit, sum of logits)
+            top = jax.lax.pmax(jnp.max(logits, axis=-1), opts.vocab_axis)
+            parts = jnp.stack(
+                [jnp.sum(jnp.exp(logits - top[:, None]), -1), picked, jnp.sum(logits, -1)]
+            )
+            sumexp, picked, total = jax.lax.psum(parts, opts.vocab_axis)
+            lse = top + jnp.log(sumexp)
         loss = lse - picked
         if opts.label_smoothing:
-            smooth = lse - jnp.mean(logits, axis=-1)
+            smooth = lse - total / vocab
             loss = (1.0 - opts.label_smoothing) * loss + opts.label_smoothing * smooth
         if opts.z_loss:
             loss = loss + opts.z_loss * lse * lse
@@ -252,12 +279,19 @@ def _fused_bwd(opts: _Options, residuals, g):
     each block's weight gradient is computed once and written in place, and only
     the hidden-state gradient ``[N, D]`` is accumulated."""
     h, w, b, targets, valid, lse = residuals
-    vocab, block = w.shape[1], opts.vocab_block
+    local_vocab, block = w.shape[1], opts.vocab_block
+    vocab = local_vocab if opts.vocab_axis is None else local_vocab * _axis_size(opts.vocab_axis)
     eps = opts.label_smoothing
     dtype = compute_dtype(h, w)
     g = jnp.where(valid, g, 0.0).astype(dtype)
+    # with vma types (shard_map's default) h is invariant over the vocabulary
+    # axes and its gradient is the psum of every slice's share; without them
+    # (check_vma=False) JAX transposes the forward's psums into psums of the
+    # cotangent and leaves the sum over slices to shard_map
+    if opts.vocab_axis is not None and not set(opts.vocab_axis) <= _varying(w):
+        g = jax.lax.psum(g, opts.vocab_axis)
     coef = 1.0 + 2.0 * opts.z_loss * lse if opts.z_loss else None
-    ids = jnp.where(valid, targets, -1)
+    ids = jnp.where(valid, targets, -1) - _vocab_offset(opts, local_vocab)
 
     def body(carry, start):
         dh, dw, db = carry
@@ -278,18 +312,30 @@ def _fused_bwd(opts: _Options, residuals, g):
         db = jax.lax.dynamic_update_slice_in_dim(db, jnp.sum(dlogits, 0).astype(db.dtype), start, 0)
         return (dh, dw, db), None
 
-    # under shard_map the tokens vary over devices while the weight may not: the
-    # gradients vary like the tokens, and are summed over the axes the weight
-    # (resp. bias) does not vary over
-    token_axes = _varying(h)
+    # under shard_map the tokens vary over devices while the weight may not (data
+    # parallel), or the weight varies while the tokens do not (vocabulary
+    # parallel): the gradients vary like both, and each is summed over the axes
+    # its argument does not vary over
+    axes = _varying(h) | _varying(w) | _varying(g)
     init = tuple(
-        _pcast(jnp.zeros(shape, dt), token_axes)
-        for shape, dt in ((h.shape, dtype), (w.shape, w.dtype), ((vocab,), dtype))
+        _pcast(jnp.zeros(shape, dt), axes)
+        for shape, dt in ((h.shape, dtype), (w.shape, w.dtype), ((local_vocab,), dtype))
     )
-    (dh, dw, db), _ = jax.lax.scan(body, init, jnp.arange(0, vocab, block))
-    dw = _sum_over(dw, token_axes - _varying(w))
-    db = None if b is None else _sum_over(db, token_axes - _varying(b)).astype(b.dtype)
+    (dh, dw, db), _ = jax.lax.scan(body, init, jnp.arange(0, local_vocab, block))
+    dh = _sum_over(dh, axes - _varying(h))
+    dw = _sum_over(dw, axes - _varying(w))
+    db = None if b is None else _sum_over(db, axes - _varying(b)).astype(b.dtype)
     return dh.astype(h.dtype), dw, db, None, None
+
+
+def _axis_tuple(axis_name: AxisName) -> tuple | None:
+    if axis_name is None:
+        return None
+    return tuple(axis_name) if isinstance(axis_name, (tuple, list)) else (axis_name,)
+
+
+def _axis_size(axes: tuple) -> int:
+    return math.prod(jax.lax.axis_size(a) for a in axes)
 
 
 def _varying(x: Array) -> frozenset:
@@ -323,6 +369,7 @@ def fused_linear_cross_entropy(
     where: Array | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
+    vocab_axis_name: AxisName = None,
 ) -> Array:
     r"""Cross-entropy of ``hidden @ weight + bias`` without ever holding the logits.
 
@@ -353,7 +400,15 @@ def fused_linear_cross_entropy(
         to a multiple of it.
       where: ``[...]`` extra tokens to leave out.
       reduction: ``"mean"`` over counted tokens, ``"sum"`` or ``"none"`` (``[...]``).
-      axis_name: data-parallel axis for the mean's count.
+      axis_name: data-parallel axes (tokens split over devices) for the mean's
+        count; the weight gradient is summed over them.
+      vocab_axis_name: vocabulary-parallel axes (Megatron style): inside
+        ``shard_map``, ``weight`` (and ``bias``) hold this device's contiguous
+        slice of the vocabulary, in axis-index order, while ``hidden`` and
+        ``targets`` are the same on every device of these axes. The max, the
+        sum of exponentials and the target logit are all-reduced per block of
+        tokens; each device keeps only its slice's weight gradient. Combines
+        with ``axis_name`` on a 2-D mesh.
 
     Matches ``torch.nn.functional.linear_cross_entropy`` (which takes the
     ``[V, D]`` transpose). Peers: Liger-Kernel's fused linear cross-entropy,
@@ -371,6 +426,8 @@ def fused_linear_cross_entropy(
     _checks.check_floating(fn, "weight", w)
     _checks.check_rank(fn, "hidden", h, set(range(1, 33)))
     _checks.check_rank(fn, "weight", w, 2)
+    vocab_axis = _axis_tuple(vocab_axis_name)
+    vocab = w.shape[1] * (1 if vocab_axis is None else _axis_size(vocab_axis))
     if w.shape[0] != h.shape[-1]:
         _checks.fail(
             fn,
@@ -401,10 +458,8 @@ def fused_linear_cross_entropy(
     chunk = min(chunk_size, max(n, 1))
     pad = -n % chunk
     valid = (t != ignore_index) if mask is None else (t != ignore_index) & mask
-    ok = (t >= 0) & (t < w.shape[1])
-    _checks.require(
-        fn, "targets", ok | ~valid, t, f"token ids in [0, {w.shape[1]}) or ignore_index"
-    )
+    ok = (t >= 0) & (t < vocab)
+    _checks.require(fn, "targets", ok | ~valid, t, f"token ids in [0, {vocab}) or ignore_index")
     # rows that count nowhere may hold padding (even NaN): zero them so that no
     # NaN reaches the weight gradient through 0 * NaN
     flat_h = jnp.where(valid.reshape(n, 1), h.reshape(n, -1), 0)
@@ -418,6 +473,7 @@ def fused_linear_cross_entropy(
         None if logit_softcap is None else float(logit_softcap),
         chunk,
         _vocab_block(w.shape[1], n + pad),
+        vocab_axis,
     )
     loss = _fused(flat_h, w, bias, flat_t, flat_v, opts)[:n].reshape(lead)
     loss = jnp.where(valid & ~ok, jnp.nan, loss)

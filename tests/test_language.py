@@ -4,6 +4,7 @@ F.linear_cross_entropy), a materialised JAX reference for the options torch lack
 
 from __future__ import annotations
 
+import functools
 import re
 
 import jax
@@ -13,6 +14,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from helpers import assert_close
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
 
 import jaxloss
 
@@ -217,3 +220,58 @@ def test_fused_never_holds_the_logits():
 def test_errors(call_, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         call_()
+
+
+def _vocab_parallel_case(rng, vocab=48):
+    h = rng.standard_normal((4, 6, 8))
+    w = rng.standard_normal((8, vocab)) * 0.7
+    b = rng.standard_normal(vocab) * 0.1
+    t = rng.integers(0, vocab, (4, 6))
+    t[:, -1] = -100
+    t[0, 0] = vocab - 1  # a target on the last device's slice
+    return h, w, b, t
+
+
+@pytest.mark.parametrize(
+    ("mesh_shape", "vocab_axes", "options"),
+    [
+        ((1, 8), "vocab", {"label_smoothing": 0.1}),
+        ((2, 4), "vocab", {"z_loss": 1e-3, "logit_softcap": 2.0}),
+        ((2, 4), ("data", "vocab"), {"reduction": "none", "label_smoothing": 0.2, "scale": 1e3}),
+        ((4, 2), "vocab", {"reduction": "sum", "z_loss": 1e-2, "check_vma": False}),
+    ],
+)
+def test_fused_vocabulary_parallel_equals_unsharded(mesh_shape, vocab_axes, options):
+    """Weight and bias sharded on V (Megatron style), optionally with tokens split
+    over a data axis too: value and gradients equal the single-device loss."""
+    options = dict(options)
+    check_vma = options.pop("check_vma", True)
+    scale = options.pop("scale", 1.0)  # 1e3: logits of order 1e4
+    reduction = options.get("reduction", "mean")
+    h, w, b, t = _vocab_parallel_case(np.random.default_rng(sum(mesh_shape)))
+    h = scale * h
+    mesh = Mesh(np.asarray(jax.devices()).reshape(mesh_shape), ("data", "vocab"))
+    both = isinstance(vocab_axes, tuple)
+    data = None if both else "data"
+    tok = P(data)
+
+    def loss(h_, w_, b_, t_, **axes):
+        out = jaxloss.fused_linear_cross_entropy(
+            h_, w_, t_, bias=b_, chunk_size=5, **options, **axes
+        )
+        return out if reduction == "none" else out[None]
+
+    sharded = jax.shard_map(
+        functools.partial(loss, axis_name=data, vocab_axis_name=vocab_axes),
+        mesh=mesh,
+        in_specs=(tok, P(None, vocab_axes), P(vocab_axes), tok),
+        out_specs=tok if reduction == "none" else P(),
+        check_vma=check_vma,
+    )
+    def total(f):
+        return jax.jit(
+            jax.value_and_grad(lambda *a: jnp.sum(f(*a, jnp.asarray(t))), argnums=(0, 1, 2))
+        )
+
+    expected = total(loss)(h, w, b)
+    assert_close(total(sharded)(h, w, b), expected, rtol=1e-5, atol=1e-6)
