@@ -94,6 +94,7 @@ from jaxloss.preference import (
     ppo_policy_loss,
     ppo_value_loss,
 )
+from jaxloss.recommend import Recommendation, recommend
 from jaxloss.regression import (
     gaussian_nll_loss,
     huber_loss,
@@ -124,6 +125,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConfusionCounts",
+    "Recommendation",
     "ReliabilityDiagram",
     "accuracy",
     "batch_triplet_loss",
@@ -198,6 +200,7 @@ __all__ = [
     "precision_recall_f1",
     "quantile_loss",
     "r1_penalty",
+    "recommend",
     "registry",
     "reliability_diagram",
     "rmse_loss",

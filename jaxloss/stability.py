@@ -1,0 +1,99 @@
+"""Every registered loss over its numerically hostile inputs: ``jaxloss check``.
+
+The registry's ``example(key, batch, extreme=True)`` gives valid inputs that are
+as hard as they get (logits of 1e4, exact 0/1 probabilities, zero distances,
+degenerate boxes, ignored targets). For each loss this runs the mean-reduced
+value and its gradient on them, in float32 and in bfloat16, and reports whether
+everything stayed finite and bfloat16 agreed with float32.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxloss import registry
+
+
+@dataclasses.dataclass(frozen=True)
+class StabilityRow:
+    name: str
+    family: str
+    value_finite: bool
+    grad_finite: bool
+    bf16_ok: bool
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.value_finite and self.grad_finite and self.bf16_ok
+
+
+def _value_and_grads(spec: registry.LossSpec, ex: registry.Example, args):
+    def f(*diff):
+        full = list(args)
+        for i, d in zip(ex.diff_argnums, diff, strict=True):
+            full[i] = d
+        return spec.fn(*full, **ex.kwargs, reduction="mean")
+
+    return jax.value_and_grad(f, argnums=tuple(range(len(ex.diff_argnums))))(
+        *[args[i] for i in ex.diff_argnums]
+    )
+
+
+def _finite(tree) -> bool:
+    return all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(tree))
+
+
+def _cast(ex: registry.Example, dtype) -> list:
+    return [a.astype(dtype) if i in ex.diff_argnums else a for i, a in enumerate(ex.args)]
+
+
+def check_loss(spec: registry.LossSpec, *, batch: int = 8, seed: int = 0) -> StabilityRow:
+    """Runs one loss over its extreme example (float32 and bfloat16) and checks
+    bfloat16 against float32 on its ordinary example."""
+    key = jax.random.key(seed)
+    extreme = spec.example(key, batch, True)
+    value, grads = _value_and_grads(spec, extreme, extreme.args)
+    problems = []
+    value_ok, grad_ok = _finite(value), _finite(grads)
+    if not (value_ok and grad_ok):
+        problems.append("float32 extreme inputs")
+    low_extreme = _value_and_grads(spec, extreme, _cast(extreme, jnp.bfloat16))
+    bf16_ok = _finite(low_extreme)
+    if not bf16_ok:
+        problems.append("bfloat16 extreme inputs not finite")
+    ordinary = spec.example(key, batch, False)
+    low = _cast(ordinary, jnp.bfloat16)
+    low_value, low_grads = _value_and_grads(spec, ordinary, low)
+    # the same (rounded) inputs in float32: the loss itself must lose nothing more
+    ref_value, _ = _value_and_grads(spec, ordinary, [a.astype(jnp.float32) for a in low])
+    if not np.allclose(np.float64(low_value), np.float64(ref_value), rtol=1e-3, atol=1e-3):
+        bf16_ok = False
+        problems.append(f"bfloat16 value {float(low_value):.6g} vs float32 {float(ref_value):.6g}")
+    if any(g.dtype != jnp.bfloat16 for g in jax.tree.leaves(low_grads)):
+        bf16_ok = False
+        problems.append("bfloat16 inputs got non-bfloat16 gradients")
+    return StabilityRow(spec.name, spec.family, value_ok, grad_ok, bf16_ok, "; ".join(problems))
+
+
+def stability_report(
+    specs: Iterable[registry.LossSpec] | None = None,
+    *,
+    on_row: Callable[[StabilityRow], None] | None = None,
+) -> list[StabilityRow]:
+    """``check_loss`` for every registered loss (or ``specs``), in registry order."""
+    rows = []
+    for spec in registry.all_losses() if specs is None else specs:
+        try:
+            row = check_loss(spec)
+        except Exception as exc:  # a crash is a failed check, reported with its cause
+            row = StabilityRow(spec.name, spec.family, False, False, False, repr(exc)[:200])
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+    return rows
