@@ -20,7 +20,7 @@ $(VENV)/.test: $(VENV)/.created pyproject.toml
 	touch $@
 
 demo: $(VENV)/.examples
-	$(PY) examples/regression_outliers.py
+	$(PY) -m jaxloss demo
 
 test: $(VENV)/.test
 	$(PY) -m pytest -n $(WORKERS) --doctest-modules jaxloss tests

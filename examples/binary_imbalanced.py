@@ -1,4 +1,4 @@
-"""Imbalanced binary classification: BCE vs pos_weight vs focal loss, judged by recall and calibration (ECE).
+"""Imbalanced binary classification: BCE vs pos_weight vs focal loss (recall, ECE).
 
 The training code is the ``imbalanced`` story of ``jaxloss demo`` (``jaxloss/demo.py``):
 a Flax NNX model trained with optax under each loss, on data that ships with

@@ -1,4 +1,4 @@
-"""Multi-class classification with and without label smoothing: accuracy, ECE and a reliability diagram.
+"""Multi-class with and without label smoothing: accuracy, ECE, reliability diagram.
 
 The training code is the ``calibration`` story of ``jaxloss demo`` (``jaxloss/demo.py``):
 a Flax NNX model trained with optax under each loss, on data that ships with

@@ -3,7 +3,7 @@
 ``list`` prints the registry, ``recommend`` the sources' decision guides,
 ``demo`` trains small models under competing losses, ``bench`` runs the
 benchmark harness and ``check`` the stability table. Output goes through rich
-when it is installed, plain text otherwise.
+on a terminal, plain aligned text when piped.
 """
 
 from __future__ import annotations
@@ -45,10 +45,13 @@ def format_table(rows: Sequence[Sequence[str]], header: Sequence[str] = COLUMNS)
 
 
 def _print_table(title: str | None, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A rich table on a terminal; plain aligned text when piped (or without rich)."""
     try:
         from rich.console import Console
         from rich.table import Table
     except ImportError:
+        Console = None
+    if Console is None or not sys.stdout.isatty():
         if title:
             print(title)
         print(format_table(rows, header))

@@ -220,7 +220,7 @@ def calibration(quick: bool, progress, out: pathlib.Path, plt) -> tuple[str, lis
         rows.append((name, f"{acc:.3f}", f"{conf:.3f}", f"{ece:.3f}", f"{nll:.3f}"))
     _reliability(plt, diagrams, out / "reliability_diagram.png")
     title = f"3. Multi-class calibration: digits, {len(yt)} train / {len(yv)} test"
-    (_, acc0, conf0, ece0, _), (_, acc1, conf1, ece1, _) = rows
+    (_, acc0, conf0, ece0, _), (*_, ece1, _) = rows
     verdict = "over" if float(conf0) > float(acc0) else "under"
     note = (
         f"without smoothing the model is {verdict}confident (confidence {conf0} vs accuracy "
@@ -280,7 +280,9 @@ def segmentation(quick: bool, progress, out: pathlib.Path, plt) -> tuple[str, li
     _curves(plt, curves, out / "segmentation_loss_curves.png", "Segmentation, ~2% positives")
     _segmentation_figure(plt, xv[:4, ..., 0], yv[:4], shown, out / "segmentation_masks.png")
     title = f"4. Segmentation: sparse masks, {yt.mean():.1%} positive pixels (seed 000)"
-    note = f"recall {rows[0][2]} (BCE) vs {rows[1][2]} (Focal + Tversky, beta > alpha favours recall)"
+    note = (
+        f"recall {rows[0][2]} (BCE) vs {rows[1][2]} (Focal + Tversky: beta > alpha favours recall)"
+    )
     return title, ["training loss", "IoU", "recall", "mean predicted p"], rows, note
 
 

@@ -71,7 +71,8 @@ def check_loss(spec: registry.LossSpec, *, batch: int = 8, seed: int = 0) -> Sta
     low = _cast(ordinary, jnp.bfloat16)
     low_value, low_grads = _value_and_grads(spec, ordinary, low)
     # the same (rounded) inputs in float32: the loss itself must lose nothing more
-    ref_value, _ = _value_and_grads(spec, ordinary, [a.astype(jnp.float32) for a in low])
+    rounded = dataclasses.replace(ordinary, args=tuple(low))
+    ref_value, _ = _value_and_grads(spec, ordinary, _cast(rounded, jnp.float32))
     if not np.allclose(np.float64(low_value), np.float64(ref_value), rtol=1e-3, atol=1e-3):
         bf16_ok = False
         problems.append(f"bfloat16 value {float(low_value):.6g} vs float32 {float(ref_value):.6g}")

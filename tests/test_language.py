@@ -268,6 +268,7 @@ def test_fused_vocabulary_parallel_equals_unsharded(mesh_shape, vocab_axes, opti
         out_specs=tok if reduction == "none" else P(),
         check_vma=check_vma,
     )
+
     def total(f):
         return jax.jit(
             jax.value_and_grad(lambda *a: jnp.sum(f(*a, jnp.asarray(t))), argnums=(0, 1, 2))

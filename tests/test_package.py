@@ -57,11 +57,13 @@ def test_cli_list_prints_every_loss():
     assert _run(str(script), "list", "--family", "nope").returncode == 1
 
 
-def test_regression_demo_runs_quick():
+def test_demo_command_runs_quick(tmp_path):
+    """``jaxloss demo`` as a user runs it: a subprocess on one device."""
     env = {**os.environ, "COLUMNS": "120"}
     env.pop("XLA_FLAGS", None)
+    out = str(tmp_path)
     result = subprocess.run(
-        [sys.executable, "examples/regression_outliers.py", "--quick"],
+        [sys.executable, "-m", "jaxloss", "demo", "--quick", "--only", "regression", "--out", out],
         capture_output=True,
         text=True,
         timeout=600,
