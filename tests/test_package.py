@@ -74,3 +74,29 @@ def test_demo_command_runs_quick(tmp_path):
     assert result.returncode == 0, result.stderr
     for name in ("mse_loss", "huber_loss", "l1_loss", "test MAE"):
         assert name in result.stdout
+
+
+def _readme() -> str:
+    return (ROOT / "README.md").read_text()
+
+
+def test_readme_loss_table_matches_the_registry():
+    """Regenerate with ``jaxloss list --update-readme README.md``."""
+    from jaxloss import cli
+
+    text = _readme()
+    start = text.index(cli.README_BEGIN) + len(cli.README_BEGIN)
+    table = text[start : text.index(cli.README_END)].strip()
+    assert table == cli.markdown_table(), "README table is stale: run jaxloss list --update-readme"
+    for name in jaxloss.registry.names():
+        assert f"| `{name}`" in table
+
+
+def test_readme_training_step_runs():
+    """The README's 30-second example, executed as written."""
+    import re
+
+    code = re.search(r"## Using a loss: 30 seconds\n\n```python\n(.*?)```", _readme(), re.S)
+    namespace: dict = {}
+    exec(compile(code.group(1), "README.md", "exec"), namespace)
+    assert float(namespace["loss"]) < 1e-3
