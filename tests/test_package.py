@@ -74,6 +74,7 @@ def test_demo_command_runs_quick(tmp_path):
     assert result.returncode == 0, result.stderr
     for name in ("mse_loss", "huber_loss", "l1_loss", "test MAE"):
         assert name in result.stdout
+    assert (tmp_path / "regression_loss_curves.png").stat().st_size > 10_000
 
 
 def _readme() -> str:
