@@ -193,8 +193,13 @@ def _multiclass(s: _Scenario, ignore: dict | None = None) -> list[Recommendation
         "extreme": [focal, weighted],
     }[s.imbalance]
     if s.overconfidence:
-        reason = "overconfident predictions: label smoothing (0.1) improves calibration"
-        ranked = [dataclasses.replace(ranked[0], reason=reason), *ranked[1:]]
+        base = ce if s.imbalance == "none" else weighted
+        smoothed = dataclasses.replace(
+            base,
+            reason="overconfident predictions: label smoothing (0.1) improves calibration",
+            sources=(_SEED["003"], _SEED["004"]),
+        )
+        ranked = [smoothed, *(r for r in ranked if r is not base)]
     if s.margin:
         margin = _rec("multi_margin_loss", "margin-based, SVM-style multi-class", "004")
         ranked = [margin, *ranked]
@@ -220,9 +225,9 @@ def _multilabel(s: _Scenario) -> list[Recommendation]:
 
 
 def _tokens(s: _Scenario) -> list[Recommendation]:
-    ranked = _multiclass(s, ignore={"ignore_index": -100})
-    reason = "one label per token; padding tokens carry ignore_index and are skipped"
-    return [dataclasses.replace(ranked[0], reason=reason, sources=(_SEED["004"],)), *ranked[1:]]
+    first, *rest = _multiclass(s, ignore={"ignore_index": -100})
+    reason = f"one label per token, padding skipped by ignore_index; {first.reason}"
+    return [dataclasses.replace(first, reason=reason), *rest]
 
 
 def _segmentation(s: _Scenario) -> list[Recommendation]:

@@ -68,6 +68,19 @@ CASES = [
         {"label_smoothing": 0.1},
         (),
     ),
+    # both: the smoothed loss keeps the class weights
+    (
+        {"task": "multiclass", "overconfidence": True, "imbalance": "severe"},
+        "cross_entropy",
+        {"label_smoothing": 0.1, "weight": "[C] inverse class frequencies"},
+        ("softmax_focal_loss",),
+    ),
+    (
+        {"task": "token_classification", "imbalance": "severe"},
+        "softmax_focal_loss",
+        {"ignore_index": -100},
+        (),
+    ),
     # seed 004 "margin-based (SVM-style) -> MultiMarginLoss"
     ({"task": "multiclass", "margin": True}, "multi_margin_loss", {}, ()),
     # seed 003 / 004: multi-label -> BCE per label
