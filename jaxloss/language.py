@@ -194,6 +194,7 @@ class _Options(NamedTuple):
     chunk: int  # tokens per block, forward
     vocab_block: int  # vocabulary entries per block, backward (divides V)
     vocab_axis: tuple | None  # shard_map axes the vocabulary is split over
+    vocab: int  # the whole vocabulary (all devices' slices)
 
 
 def _vocab_offset(opts: _Options, local_vocab: int) -> Array | int:
@@ -229,7 +230,6 @@ def _token_losses(h, w, b, targets, valid, opts: _Options):
     """Per-token losses [N] and log-normalisers [N], one chunk of logits at a time."""
 
     local_vocab = w.shape[1]
-    vocab = local_vocab if opts.vocab_axis is None else local_vocab * _axis_size(opts.vocab_axis)
     offset = _vocab_offset(opts, local_vocab)
 
     def body(_, xs):
@@ -253,7 +253,7 @@ def _token_losses(h, w, b, targets, valid, opts: _Options):
             lse = top + jnp.log(sumexp)
         loss = lse - picked
         if opts.label_smoothing:
-            smooth = lse - total / vocab
+            smooth = lse - total / opts.vocab
             loss = (1.0 - opts.label_smoothing) * loss + opts.label_smoothing * smooth
         if opts.z_loss:
             loss = loss + opts.z_loss * lse * lse
@@ -280,7 +280,6 @@ def _fused_bwd(opts: _Options, residuals, g):
     the hidden-state gradient ``[N, D]`` is accumulated."""
     h, w, b, targets, valid, lse = residuals
     local_vocab, block = w.shape[1], opts.vocab_block
-    vocab = local_vocab if opts.vocab_axis is None else local_vocab * _axis_size(opts.vocab_axis)
     eps = opts.label_smoothing
     dtype = compute_dtype(h, w)
     g = jnp.where(valid, g, 0.0).astype(dtype)
@@ -301,7 +300,7 @@ def _fused_bwd(opts: _Options, residuals, g):
         p = jnp.exp(logits - lse[:, None])
         dlogits = p if coef is None else p * coef[:, None]
         if eps:
-            dlogits = dlogits - eps / vocab
+            dlogits = dlogits - eps / opts.vocab
         hit = ids[:, None] == start + jnp.arange(block)
         dlogits = (dlogits - jnp.where(hit, 1.0 - eps, 0.0)) * g[:, None]
         if opts.softcap:
@@ -474,6 +473,7 @@ def fused_linear_cross_entropy(
         chunk,
         _vocab_block(w.shape[1], n + pad),
         vocab_axis,
+        vocab,
     )
     loss = _fused(flat_h, w, bias, flat_t, flat_v, opts)[:n].reshape(lead)
     loss = jnp.where(valid & ~ok, jnp.nan, loss)

@@ -544,17 +544,17 @@ def recommend(
     if imbalance is None:
         imbalance = "none" if positive_rate is None else _level_from_rate(positive_rate)
     scenario = _Scenario(
-        imbalance,
-        outliers,
-        positive_rate,
-        num_classes,
-        bool(overconfidence),
-        bool(margin),
-        bool(boundaries),
-        bool(uncertainty),
-        data,
-        model,
-        objective,
-        vocab_size,
+        imbalance=imbalance,
+        outliers=outliers,
+        positive_rate=positive_rate,
+        num_classes=num_classes,
+        overconfidence=bool(overconfidence),
+        margin=bool(margin),
+        boundaries=bool(boundaries),
+        uncertainty=bool(uncertainty),
+        data=data,
+        model=model,
+        objective=objective,
+        vocab_size=vocab_size,
     )
     return _BY_TASK[key](scenario)
