@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from jaxloss import demo
+from jaxloss.app import demo
 
 
 def main(argv: list[str] | None = None) -> dict[str, list]:

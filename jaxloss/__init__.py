@@ -5,9 +5,14 @@ that works under ``jit``, ``vmap``, ``grad`` and sharding. See ``jaxloss.registr
 for the catalogue and ``python -m jaxloss list`` for a table.
 """
 
-from jaxloss import registry
-from jaxloss._checks import checked
-from jaxloss.classification import (
+from jaxloss._core.checks import checked
+from jaxloss.app.recommend import Recommendation, recommend
+from jaxloss.catalogue import registry
+from jaxloss.combine import (
+    combine,
+    per_sample,
+)
+from jaxloss.losses.classification import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -24,24 +29,20 @@ from jaxloss.classification import (
     softmax_focal_loss,
     squared_hinge_loss,
 )
-from jaxloss.combine import (
-    combine,
-    per_sample,
-)
-from jaxloss.detection import (
+from jaxloss.losses.detection import (
     box_iou_loss,
     complete_box_iou_loss,
     distance_box_iou_loss,
     generalized_box_iou_loss,
 )
-from jaxloss.divergence import (
+from jaxloss.losses.divergence import (
     gaussian_kl,
     js_divergence,
     kl_div,
     kl_divergence,
     kl_divergence_with_logits,
 )
-from jaxloss.embedding import (
+from jaxloss.losses.embedding import (
     batch_triplet_loss,
     clip_loss,
     contrastive_loss,
@@ -57,7 +58,7 @@ from jaxloss.embedding import (
     triplet_margin_loss,
     triplet_margin_with_distance_loss,
 )
-from jaxloss.generative import (
+from jaxloss.losses.generative import (
     content_loss,
     diffusion_loss,
     gan_discriminator_loss,
@@ -70,32 +71,20 @@ from jaxloss.generative import (
     total_variation_loss,
     vae_loss,
 )
-from jaxloss.language import (
+from jaxloss.losses.language import (
     causal_lm_loss,
     fused_linear_cross_entropy,
     masked_lm_loss,
     sequence_log_probs,
 )
-from jaxloss.metrics import (
-    ConfusionCounts,
-    ReliabilityDiagram,
-    accuracy,
-    confusion_counts,
-    dice_score,
-    expected_calibration_error,
-    iou_score,
-    precision_recall_f1,
-    reliability_diagram,
-)
-from jaxloss.preference import (
+from jaxloss.losses.preference import (
     bradley_terry_loss,
     dpo_loss,
     kl_penalty,
     ppo_policy_loss,
     ppo_value_loss,
 )
-from jaxloss.recommend import Recommendation, recommend
-from jaxloss.regression import (
+from jaxloss.losses.regression import (
     gaussian_nll_loss,
     huber_loss,
     l1_loss,
@@ -109,7 +98,7 @@ from jaxloss.regression import (
     rmse_loss,
     smooth_l1_loss,
 )
-from jaxloss.segmentation import (
+from jaxloss.losses.segmentation import (
     bce_dice_loss,
     dice_loss,
     focal_and_tversky_loss,
@@ -119,6 +108,17 @@ from jaxloss.segmentation import (
     lovasz_hinge_loss,
     lovasz_softmax_loss,
     tversky_loss,
+)
+from jaxloss.metrics import (
+    ConfusionCounts,
+    ReliabilityDiagram,
+    accuracy,
+    confusion_counts,
+    dice_score,
+    expected_calibration_error,
+    iou_score,
+    precision_recall_f1,
+    reliability_diagram,
 )
 
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
 import sys
 
-from jaxloss.cli import main
+from jaxloss.app.cli import main
 
 sys.exit(main())

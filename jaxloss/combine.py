@@ -8,11 +8,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _checks
+from jaxloss._core import checks
+from jaxloss._core.types import Array
 
 __all__ = ["combine", "per_sample"]
-
-Array = jax.Array
 
 
 def combine(
@@ -42,10 +41,10 @@ def combine(
       (3.4000000953674316, {'mse': 4.0, 'l1': 2.0})
     """
     if not terms:
-        _checks.fail("combine", "terms is empty; give at least one (loss_fn, weight)")
+        checks.fail("combine", "terms is empty; give at least one (loss_fn, weight)")
     for name, term in terms.items():
         if not (isinstance(term, tuple) and len(term) == 2 and callable(term[0])):
-            _checks.fail(
+            checks.fail(
                 "combine",
                 f"terms[{name!r}] must be a (loss_fn, weight) pair; got {term!r}",
                 TypeError,
@@ -56,7 +55,7 @@ def combine(
         values = {name: fn(*args, **kwargs) for name, (fn, _) in terms.items()}
         for name, value in values.items():
             if jnp.shape(value) != ():
-                _checks.fail(
+                checks.fail(
                     "combine",
                     f"term {name!r} returned shape {jnp.shape(value)}; "
                     "each term must reduce to a scalar",
@@ -86,14 +85,14 @@ def per_sample(loss_fn: Callable[..., Array]) -> Callable[..., Array]:
     def mapped(*args: Any, **kwargs: Any) -> Array:
         arrays = [isinstance(a, jax.Array | jnp.ndarray) or hasattr(a, "shape") for a in args]
         if not any(arrays):
-            _checks.fail("per_sample", "needs at least one array argument to map over")
+            checks.fail("per_sample", "needs at least one array argument to map over")
         sizes = {
             jnp.shape(a)[0]
             for a, is_array in zip(args, arrays, strict=True)
             if is_array and jnp.ndim(a)
         }
         if len(sizes) > 1:
-            _checks.fail(
+            checks.fail(
                 "per_sample", f"array arguments disagree on the batch size: {sorted(sizes)}"
             )
         axes = tuple(

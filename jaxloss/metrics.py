@@ -13,9 +13,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _checks
-from jaxloss._numerics import safe_div, upcast
-from jaxloss._reduce import AxisName, mask_of, psum
+from jaxloss._core import checks
+from jaxloss._core.numerics import safe_div, upcast
+from jaxloss._core.reduce import mask_of
+from jaxloss._core.sharding import psum
+from jaxloss._core.types import Array, AxisName
 
 __all__ = [
     "ConfusionCounts",
@@ -28,8 +30,6 @@ __all__ = [
     "precision_recall_f1",
     "reliability_diagram",
 ]
-
-Array = jax.Array
 
 
 class ReliabilityDiagram(NamedTuple):
@@ -80,12 +80,12 @@ def reliability_diagram(
     fn = "reliability_diagram"
     p = jnp.asarray(probs)
     y = jnp.asarray(labels)
-    _checks.check_floating(fn, "probs", p)
-    _checks.check_rank(fn, "probs", p, {1, 2})
+    checks.check_floating(fn, "probs", p)
+    checks.check_rank(fn, "probs", p, {1, 2})
     if y.shape != p.shape[:1]:
-        _checks.fail(fn, f"labels has shape {y.shape}; expected {p.shape[:1]}, one per sample")
+        checks.fail(fn, f"labels has shape {y.shape}; expected {p.shape[:1]}, one per sample")
     if not isinstance(n_bins, int) or n_bins < 1:
-        _checks.fail(fn, f"n_bins must be a positive int; got {n_bins!r}")
+        checks.fail(fn, f"n_bins must be a positive int; got {n_bins!r}")
     (p,) = upcast(p)
     if p.ndim == 2:
         confidence = jnp.max(p, axis=-1)
@@ -169,11 +169,11 @@ def accuracy(
     """
     fn = "accuracy"
     s, y = jnp.asarray(scores), jnp.asarray(labels)
-    _checks.check_rank(fn, "scores", s, set(range(1, 33)))
+    checks.check_rank(fn, "scores", s, set(range(1, 33)))
     if y.shape != s.shape[:-1]:
-        _checks.fail(fn, f"labels has shape {y.shape}; expected {s.shape[:-1]}")
+        checks.fail(fn, f"labels has shape {y.shape}; expected {s.shape[:-1]}")
     if not isinstance(top_k, int) or not 1 <= top_k <= s.shape[-1]:
-        _checks.fail(fn, f"top_k must be an int in [1, {s.shape[-1]}]; got {top_k!r}")
+        checks.fail(fn, f"top_k must be an int in [1, {s.shape[-1]}]; got {top_k!r}")
     _, top = jax.lax.top_k(s, top_k)
     hit = jnp.any(top == y[..., None], axis=-1).astype(jnp.float32)
     mask = mask_of(fn, where, y.shape)
@@ -189,7 +189,7 @@ def _decisions(fn: str, predictions: Array, labels: Array, num_classes, threshol
     if jnp.issubdtype(pred.dtype, jnp.floating) and scores:
         return jnp.argmax(pred, -1), y, pred.shape[-1]
     if pred.shape != y.shape:
-        _checks.fail(
+        checks.fail(
             fn,
             f"labels has shape {y.shape} but predictions has shape {pred.shape}; "
             "predictions are labels (same shape), scores [..., C], or binary "
@@ -277,7 +277,7 @@ def precision_recall_f1(
       (0.5, 0.5, 0.5)
     """
     fn = "precision_recall_f1"
-    _checks.check_option(fn, "average", average, ("binary", "macro", "micro"))
+    checks.check_option(fn, "average", average, ("binary", "macro", "micro"))
     c = confusion_counts(
         predictions,
         labels,

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxloss
-from jaxloss.registry import Example, LossSpec
+from jaxloss.catalogue.registry import Example, LossSpec
 
 SPECS = jaxloss.registry.all_losses()
 IDS = [s.name for s in SPECS]

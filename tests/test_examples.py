@@ -13,7 +13,7 @@ import pathlib
 
 import pytest
 
-from jaxloss import cli
+from jaxloss.app import cli
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 SCRIPTS = sorted(p.stem for p in EXAMPLES.glob("*.py"))
@@ -102,7 +102,8 @@ def test_check_flags_an_unstable_loss():
 
     import jax.numpy as jnp
 
-    from jaxloss import registry, stability
+    from jaxloss.app import stability
+    from jaxloss.catalogue import registry
 
     spec = registry.get("log_cosh_loss")
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from helpers import assert_close
 
-from jaxloss import _checks, _reduce
-from jaxloss import _numerics as nm
+from jaxloss._core import checks as _checks
+from jaxloss._core import numerics as nm
+from jaxloss._core import reduce as _reduce
 
 
 def test_abs_has_torch_subgradient_at_zero():

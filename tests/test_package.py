@@ -83,7 +83,7 @@ def _readme() -> str:
 
 def test_readme_loss_table_matches_the_registry():
     """Regenerate with ``jaxloss list --update-readme README.md``."""
-    from jaxloss import cli
+    from jaxloss.app import cli
 
     text = _readme()
     start = text.index(cli.README_BEGIN) + len(cli.README_BEGIN)

@@ -12,7 +12,7 @@ import itertools
 import pytest
 
 import jaxloss
-from jaxloss.recommend import (
+from jaxloss.app.recommend import (
     GENERATIVE,
     IMBALANCE,
     LM_OBJECTIVES,

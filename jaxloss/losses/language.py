@@ -14,31 +14,31 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _checks
-from jaxloss._numerics import compute_dtype
-from jaxloss._reduce import AxisName, mask_of, reduce_loss
-from jaxloss.classification import _cross_entropy
-from jaxloss.registry import Example, LossSpec, register
+from jaxloss._core import checks
+from jaxloss._core.numerics import compute_dtype
+from jaxloss._core.reduce import mask_of, reduce_loss
+from jaxloss._core.types import Array, AxisName
+from jaxloss.catalogue.registry import Example, LossSpec
+from jaxloss.catalogue.registry import add_spec as register
+from jaxloss.losses.classification import _cross_entropy
 
 __all__ = ["causal_lm_loss", "fused_linear_cross_entropy", "masked_lm_loss", "sequence_log_probs"]
-
-Array = jax.Array
 
 
 def _shifted(fn: str, logits: Array, tokens: Array, where: Array | None):
     """Logits at positions 0..T-2 and the tokens they predict (1..T-1), with the
     token mask shifted the same way."""
     logits, tokens = jnp.asarray(logits), jnp.asarray(tokens)
-    _checks.check_floating(fn, "logits", logits)
-    _checks.check_rank(fn, "logits", logits, set(range(2, 33)))
+    checks.check_floating(fn, "logits", logits)
+    checks.check_rank(fn, "logits", logits, set(range(2, 33)))
     if tokens.shape != logits.shape[:-1]:
-        _checks.fail(
+        checks.fail(
             fn,
             f"tokens has shape {tokens.shape}; expected {logits.shape[:-1]}, "
             "one per position of logits [..., T, V]",
         )
     if jnp.issubdtype(tokens.dtype, jnp.floating):
-        _checks.fail(fn, f"tokens must be integer token ids; got dtype {tokens.dtype}", TypeError)
+        checks.fail(fn, f"tokens must be integer token ids; got dtype {tokens.dtype}", TypeError)
     mask = mask_of(fn, where, tokens.shape)
     return logits[..., :-1, :], tokens[..., 1:], None if mask is None else mask[..., 1:]
 
@@ -86,7 +86,7 @@ def causal_lm_loss(
       1.3863
     """
     fn = "causal_lm_loss"
-    _checks.check_range(fn, "z_loss", z_loss, low=0.0)
+    checks.check_range(fn, "z_loss", z_loss, low=0.0)
     x, y, mask = _shifted(fn, logits, tokens, where)
     loss = _cross_entropy(
         fn,
@@ -98,7 +98,7 @@ def causal_lm_loss(
         reduction="none",
     )
     counted = y != ignore_index if mask is None else (y != ignore_index) & mask
-    if isinstance(z_loss, jax.core.Tracer) or z_loss > 0:
+    if checks.may_be_nonzero(z_loss):
         lse = jax.nn.logsumexp(jnp.where(counted[..., None], x, 0.0).astype(loss.dtype), axis=-1)
         loss = loss + z_loss * jnp.where(counted, lse * lse, 0.0)
     return reduce_loss(loss, fn=fn, reduction=reduction, where=counted, axis_name=axis_name)
@@ -132,7 +132,7 @@ def masked_lm_loss(
     fn = "masked_lm_loss"
     logits, labels = jnp.asarray(logits), jnp.asarray(labels)
     if labels.shape != logits.shape[:-1]:
-        _checks.fail(
+        checks.fail(
             fn,
             f"labels has shape {labels.shape}; expected {logits.shape[:-1]}, "
             "one per position of logits [..., T, V]",
@@ -421,36 +421,36 @@ def fused_linear_cross_entropy(
     """
     fn = "fused_linear_cross_entropy"
     h, w, t = jnp.asarray(hidden), jnp.asarray(weight), jnp.asarray(targets)
-    _checks.check_floating(fn, "hidden", h)
-    _checks.check_floating(fn, "weight", w)
-    _checks.check_rank(fn, "hidden", h, set(range(1, 33)))
-    _checks.check_rank(fn, "weight", w, 2)
+    checks.check_floating(fn, "hidden", h)
+    checks.check_floating(fn, "weight", w)
+    checks.check_rank(fn, "hidden", h, set(range(1, 33)))
+    checks.check_rank(fn, "weight", w, 2)
     vocab_axis = _axis_tuple(vocab_axis_name)
     vocab = w.shape[1] * (1 if vocab_axis is None else _axis_size(vocab_axis))
     if w.shape[0] != h.shape[-1]:
-        _checks.fail(
+        checks.fail(
             fn,
             f"weight has shape {w.shape}; expected [D, V] with D = {h.shape[-1]}, "
             "hidden's last axis (torch's linear_weight is the [V, D] transpose)",
         )
     if t.shape != h.shape[:-1]:
-        _checks.fail(
+        checks.fail(
             fn, f"targets has shape {t.shape}; expected {h.shape[:-1]}, one per hidden state"
         )
     if jnp.issubdtype(t.dtype, jnp.floating):
-        _checks.fail(fn, f"targets must be integer token ids; got dtype {t.dtype}", TypeError)
+        checks.fail(fn, f"targets must be integer token ids; got dtype {t.dtype}", TypeError)
     if bias is not None:
         bias = jnp.asarray(bias)
         if bias.shape != (w.shape[1],):
-            _checks.fail(fn, f"bias has shape {bias.shape}; expected ({w.shape[1]},)")
-    _checks.check_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
-    _checks.check_range(fn, "z_loss", z_loss, low=0.0)
+            checks.fail(fn, f"bias has shape {bias.shape}; expected ({w.shape[1]},)")
+    checks.check_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    checks.check_range(fn, "z_loss", z_loss, low=0.0)
     if logit_softcap is not None:
-        _checks.check_range(fn, "logit_softcap", logit_softcap, low=0.0, low_open=True)
+        checks.check_range(fn, "logit_softcap", logit_softcap, low=0.0, low_open=True)
     if chunk_size is None:
         chunk_size = max(1, _BLOCK_FLOATS // w.shape[1])
     if not isinstance(chunk_size, int) or chunk_size < 1:
-        _checks.fail(fn, f"chunk_size must be a positive int; got {chunk_size!r}")
+        checks.fail(fn, f"chunk_size must be a positive int; got {chunk_size!r}")
     mask = mask_of(fn, where, t.shape)
     lead = t.shape
     n = t.size
@@ -458,7 +458,7 @@ def fused_linear_cross_entropy(
     pad = -n % chunk
     valid = (t != ignore_index) if mask is None else (t != ignore_index) & mask
     ok = (t >= 0) & (t < vocab)
-    _checks.require(fn, "targets", ok | ~valid, t, f"token ids in [0, {vocab}) or ignore_index")
+    checks.require(fn, "targets", ok | ~valid, t, f"token ids in [0, {vocab}) or ignore_index")
     # rows that count nowhere may hold padding (even NaN): zero them so that no
     # NaN reaches the weight gradient through 0 * NaN
     flat_h = jnp.where(valid.reshape(n, 1), h.reshape(n, -1), 0)

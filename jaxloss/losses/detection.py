@@ -17,10 +17,12 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _checks
-from jaxloss._numerics import safe_div, upcast
-from jaxloss._reduce import AxisName, mask_of, reduce_loss
-from jaxloss.registry import Example, LossSpec, register
+from jaxloss._core import checks
+from jaxloss._core.numerics import safe_div, upcast
+from jaxloss._core.reduce import mask_of, reduce_loss
+from jaxloss._core.types import Array, AxisName
+from jaxloss.catalogue.registry import Example, LossSpec
+from jaxloss.catalogue.registry import add_spec as register
 
 __all__ = [
     "box_iou_loss",
@@ -28,8 +30,6 @@ __all__ = [
     "distance_box_iou_loss",
     "generalized_box_iou_loss",
 ]
-
-Array = jax.Array
 
 
 class _Pair(NamedTuple):
@@ -43,13 +43,13 @@ class _Pair(NamedTuple):
 def _pair(fn: str, boxes1: Array, boxes2: Array, where: Array | None, eps: float) -> _Pair:
     boxes1, boxes2 = jnp.asarray(boxes1), jnp.asarray(boxes2)
     for name, boxes in (("boxes1", boxes1), ("boxes2", boxes2)):
-        _checks.check_floating(fn, name, boxes)
+        checks.check_floating(fn, name, boxes)
         if boxes.ndim == 0 or boxes.shape[-1] != 4:
-            _checks.fail(
+            checks.fail(
                 fn, f"{name} must be [..., 4] boxes (x1, y1, x2, y2); got shape {boxes.shape}"
             )
-    _checks.check_same_shape(fn, "boxes1", boxes1, "boxes2", boxes2)
-    _checks.check_range(fn, "eps", eps, low=0.0)
+    checks.check_same_shape(fn, "boxes1", boxes1, "boxes2", boxes2)
+    checks.check_range(fn, "eps", eps, low=0.0)
     b1, b2 = upcast(boxes1, boxes2)
     mask = mask_of(fn, where, b1.shape[:-1])
     if mask is not None:  # masked boxes may hold NaN padding: a unit box stands in
@@ -57,7 +57,7 @@ def _pair(fn: str, boxes1: Array, boxes2: Array, where: Array | None, eps: float
         b1, b2 = (jnp.where(mask[..., None], b, unit) for b in (b1, b2))
     for name, b in (("boxes1", b1), ("boxes2", b2)):
         ok = (b[..., 2] >= b[..., 0]) & (b[..., 3] >= b[..., 1])
-        _checks.require(fn, name, ok[..., None], b, "boxes with x1 <= x2 and y1 <= y2")
+        checks.require(fn, name, ok[..., None], b, "boxes with x1 <= x2 and y1 <= y2")
     # coordinates first: XLA:CPU reads and writes [4, ...] rows far faster than
     # strided columns of [..., 4] (about 3x on the gradient)
     a, g = tuple(jnp.moveaxis(b1, -1, 0)), tuple(jnp.moveaxis(b2, -1, 0))

@@ -37,47 +37,73 @@ class Example:
 
 @dataclasses.dataclass(frozen=True)
 class LossSpec:
-    """Metadata for one registered loss."""
+    """One registered loss: what it is, what it matches, and its properties.
+
+    The properties say how the loss behaves, so that the generic tests know what
+    to hold it to; each default is the common case.
+    """
 
     name: str
-    fn: Callable[..., jax.Array]
+    fn: Callable[..., Any]
     family: str
     tasks: tuple[str, ...]
     input_kind: str
     example: Callable[..., Example]
     matches: str = ""
-    # "mean"/"sum" are the mean/sum of the "none" output (False for e.g. RMSE)
-    linear_reduction: bool = True
-    # what ``weight`` means: "elementwise" (rescales elements of the "none" output),
-    # "class" (a [C] vector of per-class weights), "nonlinear" (accepted, but the
-    # loss is not linear in it, e.g. RMSE) or "none" (no ``weight`` argument)
-    weight_kind: str = "elementwise"
     aliases: tuple[str, ...] = ()
-    # position of the argument whose shape ``where`` broadcasts to (segmentation
-    # masks pixels, not the per-image output); None: the unreduced output
+    # "mean" and "sum" are the mean and sum of the "none" output (False: RMSE, a
+    # square root of the mean)
+    linear_reduction: bool = True
+    # what ``weight`` means: "elementwise" (rescales elements of the "none"
+    # output), "class" (a [C] vector of per-class weights), "nonlinear"
+    # (accepted, but the loss is not linear in it) or "none" (no such argument)
+    weight_kind: str = "elementwise"
+    # ``where`` masks the elements of this argument (segmentation masks pixels,
+    # not the per-image output); None: the elements of the unreduced output
     where_like: int | None = None
-    # False when the mean still counts rows that ``where`` masks out entirely (seed
-    # 000's batch means), so masking a row differs from slicing it away
+    # the mean leaves out rows that ``where`` masks entirely, so masking a row
+    # equals slicing it away (False: the mean counts every image)
     where_drops_rows: bool = True
-    # rows interact (in-batch negatives, mining) or a row alone is not a valid input
-    # (it has no batch axis): vmap is tested over a stack of whole batches
+    # rows interact (in-batch negatives, mining) or one row alone is not a valid
+    # input: vmap maps over a stack of whole batches
     batch_coupled: bool = False
-    # False for a loss that is one statistic of the whole batch (no "none" output)
+    # has a "none" output (False: one statistic of the whole batch)
     unreduced: bool = True
-    # False when the gradient deliberately is not the derivative (CIoU holds its
-    # trade-off weight alpha constant, as the paper and torchvision do)
+    # the gradient is the derivative of the value (False: CIoU holds its
+    # trade-off weight constant, as the paper and torchvision do)
     true_gradient: bool = True
-    # positions of arguments that are parameters shared by every row (a weight
-    # matrix), not per-row data: never sliced, masked or sharded by rows
+    # positions of arguments shared by every row (a weight matrix), never sliced,
+    # masked or sharded by rows
     shared_args: tuple[int, ...] = ()
-    # False for a loss with a custom_vjp, which JAX differentiates in reverse mode only
+    # differentiable in forward mode (False: a custom_vjp, reverse mode only)
     forward_mode: bool = True
 
 
 _REGISTRY: dict[str, LossSpec] = {}
 
 
-def register(spec: LossSpec) -> LossSpec:
+def register(
+    fn: Callable[..., Any],
+    *,
+    family: str,
+    tasks: tuple[str, ...],
+    input_kind: str,
+    example: Callable[..., Example],
+    matches: str = "",
+    **properties: Any,
+) -> LossSpec:
+    """Registers the loss ``fn`` under its own name; ``properties`` are
+    :class:`LossSpec` fields that differ from the common case."""
+    spec = LossSpec(
+        name=fn.__name__,
+        fn=fn,
+        family=family,
+        tasks=tasks,
+        input_kind=input_kind,
+        example=example,
+        matches=matches,
+        **properties,
+    )
     if spec.name in _REGISTRY:
         raise ValueError(f"jaxloss.registry: {spec.name!r} is already registered")
     _REGISTRY[spec.name] = spec
@@ -102,3 +128,10 @@ def names(family: str | None = None) -> list[str]:
 
 def all_losses(family: str | None = None) -> list[LossSpec]:
     return [s for s in _REGISTRY.values() if family is None or s.family == family]
+
+
+def add_spec(spec: LossSpec) -> LossSpec:  # transitional: the old registration style
+    if spec.name in _REGISTRY:
+        raise ValueError(f"jaxloss.registry: {spec.name!r} is already registered")
+    _REGISTRY[spec.name] = spec
+    return spec

@@ -15,10 +15,22 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _checks
-from jaxloss._numerics import log_sigmoid_pair, power, sigmoid_pair, softplus, upcast
-from jaxloss._reduce import AxisName, fill_masked, mask_of, prepare_pair, reduce_loss
-from jaxloss.registry import Example, LossSpec, register
+from jaxloss._core import checks
+from jaxloss._core.numerics import (
+    bce_logits,
+    bce_logits_pos_weight,
+    bce_probs,
+    log_sigmoid_pair,
+    power,
+    shifted_logsumexp,
+    sigmoid_pair,
+    softplus,
+    upcast,
+)
+from jaxloss._core.reduce import fill_masked, mask_of, prepare_pair, reduce_loss
+from jaxloss._core.types import Array, AxisName
+from jaxloss.catalogue.registry import Example, LossSpec
+from jaxloss.catalogue.registry import add_spec as register
 
 __all__ = [
     "binary_cross_entropy",
@@ -38,24 +50,8 @@ __all__ = [
     "squared_hinge_loss",
 ]
 
-Array = jax.Array
-_LOG_CLAMP = -100.0  # torch's clamp on log-probabilities in binary_cross_entropy
-_BCE_GRAD_EPS = 1e-12  # torch's floor on p (1 - p) in binary_cross_entropy's gradient
-
 
 # ------------------------------------------------------------------ shared helpers
-
-
-def _class_weight(fn: str, weight: Array | None, num_classes: int, name: str = "weight"):
-    if weight is None:
-        return None
-    weight = jnp.asarray(weight)
-    _checks.check_numeric(fn, name, weight)
-    if weight.shape != (num_classes,):
-        _checks.fail(
-            fn, f"{name} must have shape ({num_classes},), one per class; got {weight.shape}"
-        )
-    return weight
 
 
 class _Rows(NamedTuple):
@@ -75,18 +71,18 @@ def _logits_and_labels(
     count when not ignored and not masked by ``where``.
     """
     output, targets = jnp.asarray(output), jnp.asarray(targets)
-    _checks.check_floating(fn, output_name, output)
+    checks.check_floating(fn, output_name, output)
     if output.ndim < 1:
-        _checks.fail(fn, f"{output_name} must have a class axis [..., C]; got shape {output.shape}")
+        checks.fail(fn, f"{output_name} must have a class axis [..., C]; got shape {output.shape}")
     if not jnp.issubdtype(targets.dtype, jnp.integer):
-        _checks.fail(
+        checks.fail(
             fn,
             f"targets must be integer class indices; got dtype {targets.dtype} "
             "(float targets are probabilities, accepted only where documented)",
             TypeError,
         )
     if targets.shape != output.shape[:-1]:
-        _checks.fail(
+        checks.fail(
             fn,
             f"targets has shape {targets.shape} but {output_name} has shape {output.shape}; "
             f"integer targets must have shape {output.shape[:-1]}",
@@ -95,7 +91,7 @@ def _logits_and_labels(
     ignored = jnp.zeros(targets.shape, bool) if ignore_index is None else targets == ignore_index
     in_range = (targets >= 0) & (targets < num_classes)
     bad = ~ignored & ~in_range
-    _checks.require(
+    checks.require(
         fn, "targets", ~bad, targets, f"a class index in [0, {num_classes}) or ignore_index"
     )
     counted = ~ignored
@@ -116,7 +112,7 @@ def _class_axis_pair(fn: str, output_name: str, output: Array, targets: Array, w
     and fills the rows masked out by ``where [...]``. Returns them and the mask."""
     x, t, _ = prepare_pair(fn, output_name, output, targets, None)
     if x.ndim < 1:
-        _checks.fail(fn, f"{output_name} must have a class axis [..., C]; got shape {x.shape}")
+        checks.fail(fn, f"{output_name} must have a class axis [..., C]; got shape {x.shape}")
     mask = mask_of(fn, where, x.shape[:-1])
     if mask is not None:
         x, t = fill_masked(mask[..., None], x, 0.0), fill_masked(mask[..., None], t, 0.0)
@@ -147,29 +143,11 @@ def _reduce_classwise(loss, rows: _Rows, *, fn, reduction, axis_name, class_w=No
 def _signed_targets(fn: str, t: Array) -> tuple[Array, Array]:
     """Maps {0, 1} or {-1, +1} targets to {-1, +1}; other values are invalid."""
     valid = (t == 1) | (t == -1) | (t == 0)
-    _checks.require(fn, "targets", valid, t, "in {-1, +1} or {0, 1}")
+    checks.require(fn, "targets", valid, t, "in {-1, +1} or {0, 1}")
     return jnp.where(t == 0, -1.0, t), valid
 
 
 # ------------------------------------------------------------------ binary and multi-label
-
-
-@jax.custom_jvp
-def _bce_probs(p: Array, t: Array) -> Array:
-    log_p = jnp.maximum(jnp.log(p), _LOG_CLAMP)
-    log_q = jnp.maximum(jnp.log1p(-p), _LOG_CLAMP)
-    return -(t * log_p + (1.0 - t) * log_q)
-
-
-@_bce_probs.defjvp
-def _bce_probs_jvp(primals, tangents):
-    # torch's gradient: (p - t) / max(p (1 - p), 1e-12), finite at p = 0 and 1
-    (p, t), (dp, dt) = primals, tangents
-    log_p = jnp.maximum(jnp.log(p), _LOG_CLAMP)
-    log_q = jnp.maximum(jnp.log1p(-p), _LOG_CLAMP)
-    value = -(t * log_p + (1.0 - t) * log_q)
-    grad_p = (p - t) / jnp.maximum(p * (1.0 - p), _BCE_GRAD_EPS)
-    return value, grad_p * dp + (log_q - log_p) * dt
 
 
 def binary_cross_entropy(
@@ -202,9 +180,9 @@ def binary_cross_entropy(
     """
     fn = "binary_cross_entropy"
     p, t, _ = prepare_pair(fn, "probs", probs, targets, where)
-    _checks.require(fn, "probs", (p >= 0) & (p <= 1), p, "probabilities in [0, 1]")
+    checks.require(fn, "probs", (p >= 0) & (p <= 1), p, "probabilities in [0, 1]")
     return reduce_loss(
-        _bce_probs(p, t),
+        bce_probs(p, t),
         fn=fn,
         reduction=reduction,
         weight=weight,
@@ -215,45 +193,11 @@ def binary_cross_entropy(
 
 def _bce_logits_elementwise(fn: str, x: Array, t: Array, pos_weight: Array | None) -> Array:
     if pos_weight is None:
-        return _bce_logits(x, t)
+        return bce_logits(x, t)
     pos_weight = jnp.asarray(pos_weight)
-    _checks.check_numeric(fn, "pos_weight", pos_weight)
-    _checks.check_broadcastable(fn, "pos_weight", pos_weight, x.shape)
-    return _bce_logits_pos_weight(x, t, pos_weight.astype(x.dtype))
-
-
-def _softplus_neg(x: Array) -> Array:
-    """softplus(-x) = max(-x, 0) + log1p(exp(-|x|)): two transcendentals, exact for all x."""
-    return jnp.maximum(-x, 0.0) + jnp.log1p(jnp.exp(-jnp.abs(x)))
-
-
-# The derivatives are given in closed form (sigmoid(x) - y, ...) so that XLA computes
-# the gradient straight from the inputs instead of keeping intermediates alive.
-@jax.custom_jvp
-def _bce_logits(x: Array, t: Array) -> Array:
-    return (1.0 - t) * x + _softplus_neg(x)
-
-
-@_bce_logits.defjvp
-def _bce_logits_jvp(primals, tangents):
-    (x, t), (tx, tt) = primals, tangents
-    return _bce_logits(x, t), (jax.nn.sigmoid(x) - t) * tx - x * tt
-
-
-@jax.custom_jvp
-def _bce_logits_pos_weight(x: Array, t: Array, pos_weight: Array) -> Array:
-    # torch's form: (1 - y) x + (1 + (p_w - 1) y) softplus(-x)
-    return (1.0 - t) * x + (1.0 + (pos_weight - 1.0) * t) * _softplus_neg(x)
-
-
-@_bce_logits_pos_weight.defjvp
-def _bce_logits_pos_weight_jvp(primals, tangents):
-    (x, t, pw), (tx, tt, tpw) = primals, tangents
-    sp = _softplus_neg(x)
-    scale = 1.0 + (pw - 1.0) * t
-    value = (1.0 - t) * x + scale * sp
-    dx = scale * jax.nn.sigmoid(x) - pw * t
-    return value, dx * tx + (-x + (pw - 1.0) * sp) * tt + t * sp * tpw
+    checks.check_numeric(fn, "pos_weight", pos_weight)
+    checks.check_broadcastable(fn, "pos_weight", pos_weight, x.shape)
+    return bce_logits_pos_weight(x, t, pos_weight.astype(x.dtype))
 
 
 def binary_cross_entropy_with_logits(
@@ -334,14 +278,14 @@ def sigmoid_focal_loss(
       0.04332
     """
     fn = "sigmoid_focal_loss"
-    _checks.check_range(fn, "gamma", gamma, low=0.0)
+    checks.check_range(fn, "gamma", gamma, low=0.0)
     x, t, _ = prepare_pair(fn, "logits", logits, targets, where)
     log_p, log_not_p = log_sigmoid_pair(x)
     ce = -(t * log_p + (1.0 - t) * log_not_p)
     p, not_p = sigmoid_pair(x)
     one_minus_pt = t * not_p + (1.0 - t) * p
     loss = ce * power(one_minus_pt, gamma)
-    if alpha is not None and (isinstance(alpha, jax.core.Tracer) or alpha >= 0):
+    if alpha is not None and (checks.is_traced(alpha) or alpha >= 0):
         loss = (alpha * t + (1.0 - alpha) * (1.0 - t)) * loss
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
@@ -473,8 +417,8 @@ def multilabel_soft_margin_loss(
     per_label = _bce_logits_elementwise(fn, x, t, None)
     if weight is not None:
         weight = jnp.asarray(weight)
-        _checks.check_numeric(fn, "weight", weight)
-        _checks.check_broadcastable(fn, "weight", weight, x.shape)
+        checks.check_numeric(fn, "weight", weight)
+        checks.check_broadcastable(fn, "weight", weight, x.shape)
         per_label = weight.astype(x.dtype) * per_label
     return reduce_loss(
         jnp.mean(per_label, axis=-1), fn=fn, reduction=reduction, where=mask, axis_name=axis_name
@@ -506,7 +450,7 @@ def hinge_embedding_loss(
     fn = "hinge_embedding_loss"
     d, t, _ = prepare_pair(fn, "distances", distances, targets, where, target_fill=1.0)
     valid = (t == 1) | (t == -1)
-    _checks.require(fn, "targets", valid, t, "in {-1, +1}")
+    checks.require(fn, "targets", valid, t, "in {-1, +1}")
     loss = jnp.where(t == 1, d, jnp.maximum(0.0, margin - d))
     return reduce_loss(
         jnp.where(valid, loss, jnp.nan),
@@ -521,21 +465,9 @@ def hinge_embedding_loss(
 # ------------------------------------------------------------------ multi-class
 
 
-def _log_softmax(x: Array) -> Array:
-    """log_softmax that keeps -inf logits (masked vocabulary) finite in the gradient."""
-    return jax.nn.log_softmax(x, axis=-1)
-
-
-def _shifted_lse(x: Array) -> tuple[Array, Array]:
-    """Logits shifted by their row max (so a common offset of 1e8 still resolves
-    log C) and the row logsumexp of the shifted logits."""
-    shifted = x - jax.lax.stop_gradient(jnp.max(x, axis=-1, keepdims=True))
-    return shifted, jnp.log(jnp.sum(jnp.exp(shifted), axis=-1))
-
-
 def _nll_rows(x: Array, labels: Array) -> Array:
     """Unweighted, unsmoothed per-row cross-entropy, -log p_y."""
-    shifted, lse = _shifted_lse(x)
+    shifted, lse = shifted_logsumexp(x)
     return lse - _pick(shifted, labels)
 
 
@@ -570,7 +502,7 @@ def _probability_targets(fn: str, output_name: str, output: Array, targets: Arra
     """:func:`_class_axis_pair` with a message that names both target forms."""
     output_shape, target_shape = jnp.shape(output), jnp.shape(targets)
     if target_shape != output_shape:
-        _checks.fail(
+        checks.fail(
             fn,
             f"targets has shape {target_shape} but {output_name} has shape {output_shape}; "
             f"probability targets must have shape {output_shape} "
@@ -581,7 +513,7 @@ def _probability_targets(fn: str, output_name: str, output: Array, targets: Arra
 
 def _soft_cross_entropy(x: Array, q: Array, class_w: Array | None) -> tuple[Array, Array]:
     """Per-row -sum_c w_c q_c log p_c (0 log 0 = 0, -inf classes skipped) and log p."""
-    log_probs = _log_softmax(x)
+    log_probs = jax.nn.log_softmax(x, axis=-1)
     terms = jnp.where(q == 0, 0.0, q * _finite_or_zero(log_probs))
     if class_w is not None:
         terms = class_w * terms
@@ -661,7 +593,7 @@ def _cross_entropy(
     axis_name: AxisName = None,
 ) -> Array:
     """:func:`cross_entropy` whose errors name ``fn`` (the loss built on it)."""
-    _checks.check_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    checks.check_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     targets = jnp.asarray(targets)
     if jnp.issubdtype(targets.dtype, jnp.floating):
         return _cross_entropy_soft(
@@ -669,12 +601,12 @@ def _cross_entropy(
         )
     x, rows = _logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
     labels = rows.labels
-    class_w = _class_weight(fn, weight, x.shape[-1])
-    shifted, lse = _shifted_lse(x)
+    class_w = checks.class_weights(fn, weight, x.shape[-1])
+    shifted, lse = shifted_logsumexp(x)
     loss = lse - _pick(shifted, labels)
     if class_w is not None:
         loss = class_w[labels] * loss
-    if isinstance(label_smoothing, jax.core.Tracer) or label_smoothing > 0:
+    if checks.may_be_nonzero(label_smoothing):
         smooth = _smoothing_rows(shifted, lse, class_w) / x.shape[-1]
         loss = (1.0 - label_smoothing) * loss + label_smoothing * smooth
     return _reduce_classwise(
@@ -686,7 +618,7 @@ def _cross_entropy_soft(
     fn, output_name, logits, targets, weight, label_smoothing, where, reduction, axis_name
 ):
     x, q, mask = _probability_targets(fn, output_name, logits, targets, where)
-    class_w = _class_weight(fn, weight, x.shape[-1])
+    class_w = checks.class_weights(fn, weight, x.shape[-1])
     q = (1.0 - label_smoothing) * q + label_smoothing / x.shape[-1]
     ce, _ = _soft_cross_entropy(x, q, class_w)
     return reduce_loss(ce, fn=fn, reduction=reduction, where=mask, axis_name=axis_name)
@@ -724,7 +656,7 @@ def nll_loss(
     fn = "nll_loss"
     x, rows = _logits_and_labels(fn, "log_probs", log_probs, targets, where, ignore_index)
     labels = rows.labels
-    class_w = _class_weight(fn, weight, x.shape[-1])
+    class_w = checks.class_weights(fn, weight, x.shape[-1])
     loss = -_pick(x, labels)
     if class_w is not None:
         loss = class_w[labels] * loss
@@ -769,7 +701,7 @@ def softmax_focal_loss(
       0.1733
     """
     fn = "softmax_focal_loss"
-    _checks.check_range(fn, "gamma", gamma, low=0.0)
+    checks.check_range(fn, "gamma", gamma, low=0.0)
     x, rows = _logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
     labels = rows.labels
     ce = _nll_rows(x, labels)
@@ -777,9 +709,9 @@ def softmax_focal_loss(
     if alpha is not None:
         alpha = jnp.asarray(alpha, x.dtype)
         if alpha.ndim == 1:
-            alpha = _class_weight(fn, alpha, x.shape[-1], "alpha")[labels]
+            alpha = checks.class_weights(fn, alpha, x.shape[-1], "alpha")[labels]
         elif alpha.ndim > 1:
-            _checks.fail(fn, f"alpha must be a scalar or a [C] vector; got shape {alpha.shape}")
+            checks.fail(fn, f"alpha must be a scalar or a [C] vector; got shape {alpha.shape}")
         loss = alpha * loss
     return _reduce_classwise(loss, rows, fn=fn, reduction=reduction, axis_name=axis_name)
 
@@ -813,10 +745,10 @@ def multi_margin_loss(
       0.32499998807907104
     """
     fn = "multi_margin_loss"
-    _checks.check_option(fn, "p", p, (1, 2))
+    checks.check_option(fn, "p", p, (1, 2))
     x, rows = _logits_and_labels(fn, "scores", scores, targets, where, None)
     labels = rows.labels
-    class_w = _class_weight(fn, weight, x.shape[-1])
+    class_w = checks.class_weights(fn, weight, x.shape[-1])
     target_score = _pick(x, labels)
     hinge = jnp.maximum(0.0, margin - target_score[..., None] + x) ** p
     not_target = jnp.arange(x.shape[-1]) != labels[..., None]
@@ -917,14 +849,14 @@ def smooth_labels(targets: Array, alpha: float, num_classes: int | None = None) 
       [[0.05000000074505806, 0.949999988079071]]
     """
     fn = "smooth_labels"
-    _checks.check_range(fn, "alpha", alpha, low=0.0, high=1.0)
+    checks.check_range(fn, "alpha", alpha, low=0.0, high=1.0)
     targets = jnp.asarray(targets)
     if jnp.issubdtype(targets.dtype, jnp.integer):
         if num_classes is None:
-            _checks.fail(fn, "num_classes is required for integer targets")
+            checks.fail(fn, "num_classes is required for integer targets")
         targets = jax.nn.one_hot(targets, num_classes, dtype=jnp.float32)
     elif num_classes is not None and targets.shape[-1:] != (num_classes,):
-        _checks.fail(
+        checks.fail(
             fn, f"targets has {targets.shape[-1:]} classes but num_classes is {num_classes}"
         )
     (targets,) = upcast(targets)

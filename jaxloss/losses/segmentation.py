@@ -41,19 +41,14 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _checks
-from jaxloss._numerics import power, upcast
-from jaxloss._reduce import (
-    AxisName,
-    fill_masked,
-    gather_invariant,
-    mask_of,
-    prepare_pair,
-    psum,
-    reduce_loss,
-)
-from jaxloss.classification import binary_cross_entropy_with_logits
-from jaxloss.registry import Example, LossSpec, register
+from jaxloss._core import checks
+from jaxloss._core.numerics import power, score_ratio, upcast
+from jaxloss._core.reduce import fill_masked, mask_of, prepare_pair, reduce_loss
+from jaxloss._core.sharding import gather_invariant, psum
+from jaxloss._core.types import Array, AxisName
+from jaxloss.catalogue.registry import Example, LossSpec
+from jaxloss.catalogue.registry import add_spec as register
+from jaxloss.losses.classification import binary_cross_entropy_with_logits
 
 __all__ = [
     "bce_dice_loss",
@@ -67,7 +62,6 @@ __all__ = [
     "tversky_loss",
 ]
 
-Array = jax.Array
 MODES = ("binary", "multiclass", "multilabel")
 
 
@@ -89,7 +83,7 @@ def _targets_fit(fn: str, output_name: str, x: Array, y: Array, mode: str) -> bo
     """Checks the (predictions, targets) shapes fit ``mode``; True for class indices."""
     integer = not jnp.issubdtype(y.dtype, jnp.floating)
     if mode == "multiclass":
-        _checks.check_rank(fn, output_name, x, set(range(2, 33)))
+        checks.check_rank(fn, output_name, x, set(range(2, 33)))
         if (integer and y.shape == x.shape[:-1]) or (not integer and y.shape == x.shape):
             return integer
         expected = (
@@ -98,13 +92,13 @@ def _targets_fit(fn: str, output_name: str, x: Array, y: Array, mode: str) -> bo
         )
     else:
         if mode == "multilabel":
-            _checks.check_rank(fn, output_name, x, set(range(2, 33)))
+            checks.check_rank(fn, output_name, x, set(range(2, 33)))
         if y.shape == x.shape:
             return integer
         expected = f"the shape of {output_name}, {x.shape}"
         if integer and y.shape == x.shape[:-1]:
             expected += " (class indices of this shape need mode='multiclass')"
-    _checks.fail(
+    checks.fail(
         fn,
         f"targets has shape {y.shape} and dtype {y.dtype}, which fits no mode: "
         f"mode={mode!r} expects {expected}",
@@ -126,10 +120,10 @@ def _pixels(
     """Validates inputs and returns probabilities, targets and the valid-pixel mask,
     all with a trailing class axis. ``activation`` is "sigmoid", "softmax" or None
     (the predictions are used as they are)."""
-    _checks.check_option(fn, "mode", mode, MODES)
+    checks.check_option(fn, "mode", mode, MODES)
     x, y = jnp.asarray(predictions), jnp.asarray(targets)
-    _checks.check_floating(fn, output_name, x)
-    _checks.check_numeric(fn, "targets", y)
+    checks.check_floating(fn, output_name, x)
+    checks.check_numeric(fn, "targets", y)
     labels = _targets_fit(fn, output_name, x, y, mode)
     (x,) = upcast(x)
     multiclass = mode == "multiclass"
@@ -138,7 +132,7 @@ def _pixels(
     if labels:
         ok = (y >= 0) & (y < x.shape[-1]) if multiclass else (y == 0) | (y == 1)
         mask = y != ignore_index if mask is None else mask & (y != ignore_index)
-        _checks.require(fn, "targets", ok | ~mask, y, _label_rule(mode, x.shape[-1], ignore_index))
+        checks.require(fn, "targets", ok | ~mask, y, _label_rule(mode, x.shape[-1], ignore_index))
         invalid = jnp.any(mask & ~ok, axis=tuple(range(1, y.ndim)))
         if multiclass:
             y = jnp.where(ok & mask, y, -1)
@@ -174,7 +168,7 @@ def _label_rule(mode: str, classes: int, ignore_index: int) -> str:
 
 
 def _activation(fn: str, mode: str, from_logits: bool) -> str | None:
-    _checks.check_bool_option(fn, "from_logits", from_logits)
+    checks.check_bool_option(fn, "from_logits", from_logits)
     if not from_logits:
         return None
     return "softmax" if mode == "multiclass" else "sigmoid"
@@ -227,19 +221,13 @@ def _dense_targets(px: _Pixels) -> Array:
     return (px.labels[..., None] == jnp.arange(px.probs.shape[-1])).astype(px.probs.dtype)
 
 
-def _ratio(numerator: Array, denominator: Array) -> Array:
-    """numerator / denominator, taken as 1 (a perfect score) when both are 0."""
-    empty = denominator == 0
-    return jnp.where(empty, 1.0, numerator / jnp.where(empty, 1.0, denominator))
-
-
 def _tversky_index(inter, p_sum, t_sum, alpha, beta, smooth):
     fp, fn = p_sum - inter, t_sum - inter
-    return _ratio(inter + smooth, inter + alpha * fp + beta * fn + smooth)
+    return score_ratio(inter + smooth, inter + alpha * fp + beta * fn + smooth)
 
 
 def _dice_score(inter, p_sum, t_sum, smooth):
-    return _ratio(2.0 * inter + smooth, p_sum + t_sum + smooth)
+    return score_ratio(2.0 * inter + smooth, p_sum + t_sum + smooth)
 
 
 # ------------------------------------------------------------------ classes and images
@@ -249,21 +237,19 @@ def _class_weights(fn: str, class_weights: Array | None, classes: int) -> Array 
     if class_weights is None:
         return None
     w = jnp.asarray(class_weights)
-    _checks.check_numeric(fn, "class_weights", w)
+    checks.check_numeric(fn, "class_weights", w)
     if w.shape != (classes,):
-        _checks.fail(
-            fn, f"class_weights must have shape ({classes},), one per class; got {w.shape}"
-        )
+        checks.fail(fn, f"class_weights must have shape ({classes},), one per class; got {w.shape}")
     return w
 
 
 def _foreground(fn: str, mode: str, include_background: bool, classes: int) -> slice:
     """The classes that count: all, or all but class 0 (the background)."""
-    _checks.check_bool_option(fn, "include_background", include_background)
+    checks.check_bool_option(fn, "include_background", include_background)
     if include_background:
         return slice(None)
     if mode == "binary" or classes < 2:
-        _checks.fail(
+        checks.fail(
             fn,
             "include_background=False needs a class axis with at least 2 classes "
             f"(mode 'multiclass' or 'multilabel'); got mode={mode!r} with {classes} class(es)",
@@ -284,14 +270,14 @@ def _per_image(
 ) -> Array:
     """Reduces per-image losses ``[B]``; images with nothing to count (no valid
     pixel, or ``counts`` False) are left out of the mean."""
-    _checks.check_bool_option(fn, "per_sample", per_sample)
+    checks.check_bool_option(fn, "per_sample", per_sample)
     if px.invalid is not None:  # a bad label poisons its image (or the global loss)
         bad = px.invalid if per_sample else psum(jnp.sum(px.invalid), axis_name) > 0
         loss = jnp.where(bad, jnp.nan, loss)
     if not per_sample:
-        _checks.check_reduction(fn, reduction)
+        checks.check_reduction(fn, reduction)
         if weight is not None:
-            _checks.fail(
+            checks.fail(
                 fn,
                 "weight rescales per-image losses, but per_sample=False gives one global "
                 "loss; use class_weights, or per_sample=True",
@@ -327,8 +313,8 @@ def _overlap_loss(
     ``score(I, P, T, class_w)`` maps the foreground classes' sums ``[..., K']``
     to the loss per image ``[...]``.
     """
-    _checks.check_reduction(fn, reduction)
-    _checks.check_bool_option(fn, "squared", squared)
+    checks.check_reduction(fn, reduction)
+    checks.check_bool_option(fn, "squared", squared)
     activation = _activation(fn, mode, from_logits)
     px = _pixels(
         fn,
@@ -341,7 +327,7 @@ def _overlap_loss(
     )
     if activation is None:
         p = px.probs
-        _checks.require(fn, "predictions", (p >= 0) & (p <= 1), p, "probabilities in [0, 1]")
+        checks.require(fn, "predictions", (p >= 0) & (p <= 1), p, "probabilities in [0, 1]")
     classes = px.probs.shape[-1]
     keep = _foreground(fn, mode, include_background, classes)
     class_w = _class_weights(fn, class_weights, classes)
@@ -364,7 +350,7 @@ def _class_mean(loss: Array, class_w: Array | None) -> Array:
 
 
 def _check_smooth(fn: str, smooth: float) -> None:
-    _checks.check_range(fn, "smooth", smooth, low=0.0)
+    checks.check_range(fn, "smooth", smooth, low=0.0)
 
 
 # ------------------------------------------------------------------ overlap losses
@@ -482,8 +468,8 @@ def dice_loss(
 
 
 def _check_tversky(fn: str, alpha: float, beta: float, smooth: float) -> None:
-    _checks.check_range(fn, "alpha", alpha, low=0.0)
-    _checks.check_range(fn, "beta", beta, low=0.0)
+    checks.check_range(fn, "alpha", alpha, low=0.0)
+    checks.check_range(fn, "beta", beta, low=0.0)
     _check_smooth(fn, smooth)
 
 
@@ -579,7 +565,7 @@ def focal_tversky_loss(
     """
     fn = "focal_tversky_loss"
     _check_tversky(fn, alpha, beta, smooth)
-    _checks.check_range(fn, "gamma", gamma, low=0.0, low_open=True)
+    checks.check_range(fn, "gamma", gamma, low=0.0, low_open=True)
 
     def score(inter, p_sum, t_sum, class_w):
         index = _tversky_index(inter, p_sum, t_sum, alpha, beta, smooth)
@@ -625,7 +611,7 @@ def jaccard_loss(
     """
 
     def score(inter, p_sum, t_sum, class_w):
-        iou = _ratio(inter + smooth, p_sum + t_sum - inter + smooth)
+        iou = score_ratio(inter + smooth, p_sum + t_sum - inter + smooth)
         return _class_mean(1.0 - iou, class_w)
 
     fn = "jaccard_loss"
@@ -681,7 +667,7 @@ def generalized_dice_loss(
             w = w * class_w
         num = 2.0 * jnp.sum(w * inter, axis=-1) + smooth
         den = jnp.sum(w * (p_sum + t_sum), axis=-1) + smooth
-        return 1.0 - _ratio(num, den)
+        return 1.0 - score_ratio(num, den)
 
     fn = "generalized_dice_loss"
     _check_smooth(fn, smooth)
@@ -892,7 +878,7 @@ def lovasz_softmax_loss(
 def _seed_terms(fn: str, logits: Array, targets: Array, where: Array | None, smooth, axis_name):
     """Seed 000's shared pieces: masked inputs, the valid-pixel count n (+ smooth),
     the number of images, and the per-image soft sums over valid pixels."""
-    _checks.check_rank(fn, "logits", jnp.asarray(logits), set(range(1, 33)))
+    checks.check_rank(fn, "logits", jnp.asarray(logits), set(range(1, 33)))
     x, t, mask = prepare_pair(fn, "logits", logits, targets, where)
     m = jnp.ones_like(x) if mask is None else mask.astype(x.dtype)
     n = psum(jnp.sum(m), axis_name) + smooth
@@ -1009,7 +995,7 @@ def focal_and_tversky_loss(
     """
     fn = "focal_and_tversky_loss"
     _check_tversky(fn, tversky_alpha, tversky_beta, smooth)
-    _checks.check_range(fn, "focal_gamma", focal_gamma, low=0.0)
+    checks.check_range(fn, "focal_gamma", focal_gamma, low=0.0)
     x, t, m, n, images, (inter, p_sum, t_sum) = _seed_terms(
         fn, logits, targets, where, smooth, axis_name
     )

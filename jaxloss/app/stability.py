@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxloss import registry
+from jaxloss.catalogue import registry
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,19 +20,22 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _checks
-from jaxloss._numerics import abs_, power, safe_norm, safe_sqrt, upcast
-from jaxloss._reduce import (
-    AxisName,
-    fill_masked,
-    gather,
-    gather_invariant,
-    mask_of,
-    prepare_arrays,
-    reduce_loss,
-    row_offset,
+from jaxloss._core import checks
+from jaxloss._core.numerics import (
+    cosine_similarity,
+    cosine_similarity_squared_eps,
+    masked_logsumexp,
+    normalize,
+    p_norm,
+    safe_norm,
+    safe_sqrt,
+    upcast,
 )
-from jaxloss.registry import Example, LossSpec, register
+from jaxloss._core.reduce import fill_masked, mask_of, prepare_arrays, reduce_loss
+from jaxloss._core.sharding import gather, gather_invariant, row_offset
+from jaxloss._core.types import Array, AxisName
+from jaxloss.catalogue.registry import Example, LossSpec
+from jaxloss.catalogue.registry import add_spec as register
 
 __all__ = [
     "batch_triplet_loss",
@@ -51,8 +54,6 @@ __all__ = [
     "triplet_margin_with_distance_loss",
 ]
 
-Array = jax.Array
-_NORMALIZE_EPS = 1e-12  # F.normalize's floor on the norm (sentence-transformers' cos_sim)
 MINING = ("batch_hard", "batch_all", "semi_hard")
 
 
@@ -67,22 +68,10 @@ def _vectors(fn: str, names: tuple[str, ...], arrays, where, *, rank: int | None
 def _row_values(fn: str, name: str, values: Array, shape: tuple[int, ...]) -> Array:
     """A per-row array (labels, targets, scores) of shape ``shape``."""
     values = jnp.asarray(values)
-    _checks.check_numeric(fn, name, values)
+    checks.check_numeric(fn, name, values)
     if values.shape != tuple(shape):
-        _checks.fail(fn, f"{name} has shape {values.shape}; expected {tuple(shape)}, one per row")
+        checks.fail(fn, f"{name} has shape {values.shape}; expected {tuple(shape)}, one per row")
     return values
-
-
-def _normalize(x: Array) -> Array:
-    return x / jnp.maximum(safe_norm(x, axis=-1, keepdims=True), _NORMALIZE_EPS)
-
-
-def _p_norm(x: Array, p: float) -> Array:
-    if p == 2:
-        return safe_norm(x, axis=-1)
-    if p == 1:
-        return jnp.sum(abs_(x), axis=-1)
-    return power(jnp.sum(power(abs_(x), p), axis=-1), 1.0 / p)
 
 
 def pairwise_distance(x1: Array, x2: Array, *, p: float = 2.0, eps: float = 1e-6) -> Array:
@@ -94,19 +83,8 @@ def pairwise_distance(x1: Array, x2: Array, *, p: float = 2.0, eps: float = 1e-6
       >>> float(jaxloss.pairwise_distance(jnp.array([3.0, 0.0]), jnp.zeros(2), eps=0.0))
       3.0
     """
-    _checks.check_range("pairwise_distance", "p", p, low=0.0, low_open=True)
-    return _p_norm(jnp.asarray(x1) - jnp.asarray(x2) + eps, p)
-
-
-def _masked_lse(x: Array, mask: Array, axis: int = -1) -> Array:
-    """logsumexp over ``mask``ed entries; -inf (zero gradient) when there are none."""
-    top = jnp.max(jnp.where(mask, x, -jnp.inf), axis=axis, keepdims=True)
-    top = jax.lax.stop_gradient(jnp.where(jnp.isfinite(top), top, 0.0))
-    total = jnp.sum(jnp.where(mask, jnp.exp(x - top), 0.0), axis=axis)
-    empty = total == 0
-    return jnp.where(
-        empty, -jnp.inf, jnp.log(jnp.where(empty, 1.0, total)) + jnp.squeeze(top, axis)
-    )
+    checks.check_range("pairwise_distance", "p", p, low=0.0, low_open=True)
+    return p_norm(jnp.asarray(x1) - jnp.asarray(x2) + eps, p)
 
 
 # ------------------------------------------------------------------ pairs and triplets
@@ -149,7 +127,7 @@ def triplet_margin_loss(
       0.5
     """
     fn = "triplet_margin_loss"
-    _checks.check_range(fn, "p", p, low=0.0, low_open=True)
+    checks.check_range(fn, "p", p, low=0.0, low_open=True)
     distance = functools.partial(pairwise_distance, p=p, eps=eps)
     return _triplet(
         fn, anchor, positive, negative, distance, margin, swap, weight, where, reduction, axis_name
@@ -197,7 +175,7 @@ def triplet_margin_with_distance_loss(
 def _triplet(
     fn, anchor, positive, negative, distance, margin, swap, weight, where, reduction, axis_name
 ):
-    _checks.check_bool_option(fn, "swap", swap)
+    checks.check_bool_option(fn, "swap", swap)
     (a, pos, neg), _ = _vectors(
         fn, ("anchor", "positive", "negative"), (anchor, positive, negative), where
     )
@@ -253,10 +231,10 @@ def contrastive_loss(
       Array([0.015, 0.   ], dtype=float32)
     """
     fn = "contrastive_loss"
-    _checks.check_bool_option(fn, "squared", squared)
+    checks.check_bool_option(fn, "squared", squared)
     (a, b), _ = _vectors(fn, ("x1", "x2"), (x1, x2), where)
     s = _row_values(fn, "similar", similar, a.shape[:-1])
-    _checks.require(fn, "similar", (s == 0) | (s == 1), s, "True/False (or 1/0)")
+    checks.require(fn, "similar", (s == 0) | (s == 1), s, "True/False (or 1/0)")
     s = jnp.where((s == 0) | (s == 1), s, jnp.nan).astype(a.dtype)
     d = safe_norm(a - b, axis=-1)
     gap = jax.nn.relu(margin - d)
@@ -264,12 +242,6 @@ def contrastive_loss(
     return reduce_loss(
         fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
-
-
-def _torch_cosine(a: Array, b: Array) -> Array:
-    """torch's cosine_embedding_loss cosine: eps 1e-12 added to each squared norm."""
-    dot = jnp.sum(a * b, axis=-1)
-    return dot / jnp.sqrt((jnp.sum(a * a, -1) + 1e-12) * (jnp.sum(b * b, -1) + 1e-12))
 
 
 def cosine_embedding_loss(
@@ -310,8 +282,8 @@ def cosine_embedding_loss(
     (a, b), _ = _vectors(fn, ("x1", "x2"), (x1, x2), where)
     y = _row_values(fn, "y", y, a.shape[:-1])
     ok = (y == 1) | (y == -1)
-    _checks.require(fn, "y", ok, y, "1 or -1")
-    cos = _torch_cosine(a, b)
+    checks.require(fn, "y", ok, y, "1 or -1")
+    cos = cosine_similarity_squared_eps(a, b)
     loss = jnp.where(y == 1, 1.0 - cos, jax.nn.relu(cos - margin))
     loss = jnp.where(ok, loss, jnp.nan)
     return reduce_loss(
@@ -346,8 +318,8 @@ def margin_ranking_loss(
     fn = "margin_ranking_loss"
     a, b = (jnp.asarray(v) for v in (x1, x2))
     for name, v in (("x1", a), ("x2", b)):
-        _checks.check_floating(fn, name, v)
-    _checks.check_same_shape(fn, "x1", a, "x2", b)
+        checks.check_floating(fn, name, v)
+    checks.check_same_shape(fn, "x1", a, "x2", b)
     y = _row_values(fn, "y", y, a.shape)
     a, b, y = upcast(a, b, y)
     mask = mask_of(fn, where, a.shape)
@@ -387,9 +359,7 @@ def cosine_similarity_loss(
     fn = "cosine_similarity_loss"
     (a, b), _ = _vectors(fn, ("x1", "x2"), (x1, x2), where)
     target = _row_values(fn, "scores", scores, a.shape[:-1]).astype(a.dtype)
-    cos = jnp.sum(a * b, -1) / (
-        jnp.maximum(safe_norm(a, -1), 1e-8) * jnp.maximum(safe_norm(b, -1), 1e-8)
-    )
+    cos = cosine_similarity(a, b, eps=1e-8)
     return reduce_loss(
         fn=fn,
         loss=(cos - target) ** 2,
@@ -416,7 +386,7 @@ def _batch(fn: str, names: tuple[str, ...], arrays, where, axis_name):
 def _cross_entropy_rows(scores: Array, target: Array, candidates: Array) -> Array:
     """-log softmax(scores)[target] per row over the valid candidate columns."""
     picked = jnp.take_along_axis(scores, target[:, None], axis=1)[:, 0]
-    return _masked_lse(scores, candidates[None, :]) - picked
+    return masked_logsumexp(scores, candidates[None, :]) - picked
 
 
 def multiple_negatives_ranking_loss(
@@ -462,14 +432,14 @@ def multiple_negatives_ranking_loss(
     (a, _), (_, every_p), mask, every_mask, offset = _batch(
         fn, ("anchors", "positives"), (anchors, positives), where, axis_name
     )
-    candidates, valid = _normalize(every_p), every_mask
+    candidates, valid = normalize(every_p), every_mask
     if negatives is not None:
         n = jnp.asarray(negatives)
-        _checks.check_floating(fn, "negatives", n)
+        checks.check_floating(fn, "negatives", n)
         if n.ndim == 2:
             n = n[:, None]
         if n.ndim != 3 or n.shape[0] != a.shape[0] or n.shape[-1] != a.shape[-1]:
-            _checks.fail(
+            checks.fail(
                 fn,
                 f"negatives must be [B, D] or [B, K, D] with B = {a.shape[0]} "
                 f"and D = {a.shape[1]}; got shape {jnp.shape(negatives)}",
@@ -478,10 +448,10 @@ def multiple_negatives_ranking_loss(
         n = fill_masked(None if mask is None else mask[:, None, None], n, 0.0)
         k = n.shape[1]
         candidates = jnp.concatenate(
-            [candidates, _normalize(gather(n, axis_name)).reshape(-1, a.shape[1])]
+            [candidates, normalize(gather(n, axis_name)).reshape(-1, a.shape[1])]
         )
         valid = jnp.concatenate([valid, jnp.repeat(every_mask, k)])
-    scores = scale * _normalize(a) @ candidates.T
+    scores = scale * normalize(a) @ candidates.T
     loss = _cross_entropy_rows(scores, offset + jnp.arange(a.shape[0]), valid)
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
@@ -526,20 +496,20 @@ def info_nce_loss(
       0.3133
     """
     fn = "info_nce_loss"
-    _checks.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
+    checks.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
     if negative_keys is None:
         (q, k), (_, every_k), mask, every_mask, offset = _batch(
             fn, ("query", "positive_key"), (query, positive_key), where, axis_name
         )
-        scores = _normalize(q) @ _normalize(every_k).T / temperature
+        scores = normalize(q) @ normalize(every_k).T / temperature
         loss = _cross_entropy_rows(scores, offset + jnp.arange(q.shape[0]), every_mask)
     else:
         (q, k), mask = _vectors(fn, ("query", "positive_key"), (query, positive_key), where, rank=2)
         neg = jnp.asarray(negative_keys)
-        _checks.check_floating(fn, "negative_keys", neg)
+        checks.check_floating(fn, "negative_keys", neg)
         paired = neg.ndim == 3 and neg.shape[0] == q.shape[0]
         if not (paired or neg.ndim == 2) or neg.shape[-1] != q.shape[-1]:
-            _checks.fail(
+            checks.fail(
                 fn,
                 f"negative_keys must be [M, D] or [B, M, D] with B = {q.shape[0]} "
                 f"and D = {q.shape[1]}; got shape {neg.shape}",
@@ -547,8 +517,8 @@ def info_nce_loss(
         (neg,) = upcast(neg)
         if paired:
             neg = fill_masked(None if mask is None else mask[:, None, None], neg, 0.0)
-        qn, neg = _normalize(q), _normalize(neg)
-        positive = jnp.sum(qn * _normalize(k), -1, keepdims=True)
+        qn, neg = normalize(q), normalize(neg)
+        positive = jnp.sum(qn * normalize(k), -1, keepdims=True)
         negative = jnp.einsum("bd,bmd->bm", qn, neg) if paired else qn @ neg.T
         scores = jnp.concatenate([positive, negative], axis=1) / temperature
         loss = jax.nn.logsumexp(scores, axis=1) - scores[:, 0]
@@ -602,7 +572,7 @@ def clip_loss(
         where,
         axis_name,
     )
-    u, v, every_u, every_v = (_normalize(x) for x in (u, v, every_u, every_v))
+    u, v, every_u, every_v = (normalize(x) for x in (u, v, every_u, every_v))
     target = offset + jnp.arange(u.shape[0])
     to_text = _cross_entropy_rows(logit_scale * u @ every_v.T, target, every_mask)
     to_image = _cross_entropy_rows(logit_scale * v @ every_u.T, target, every_mask)
@@ -669,10 +639,10 @@ def ntxent_loss(
       0.5978
     """
     fn = "ntxent_loss"
-    _checks.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
+    checks.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
     x, every, mask, positive, negative = _labelled(fn, embeddings, labels, where, axis_name)
-    s = _normalize(x) @ _normalize(every).T / temperature
-    rest = _masked_lse(s, negative)[:, None]
+    s = normalize(x) @ normalize(every).T / temperature
+    rest = masked_logsumexp(s, negative)[:, None]
     pair = jnp.where(positive, jnp.logaddexp(s, rest) - s, 0.0)
     loss = jnp.sum(pair, axis=1)
     if mask is not None:
@@ -725,10 +695,10 @@ def supervised_contrastive_loss(
       0.5978
     """
     fn = "supervised_contrastive_loss"
-    _checks.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
+    checks.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
     x, every, mask, positive, negative = _labelled(fn, embeddings, labels, where, axis_name)
-    s = _normalize(x) @ _normalize(every).T / temperature
-    log_prob = s - _masked_lse(s, positive | negative)[:, None]
+    s = normalize(x) @ normalize(every).T / temperature
+    log_prob = s - masked_logsumexp(s, positive | negative)[:, None]
     count = jnp.sum(positive, axis=1)
     loss = -jnp.sum(jnp.where(positive, log_prob, 0.0), axis=1) / jnp.maximum(count, 1)
     anchors = count > 0 if mask is None else (count > 0) & mask
@@ -786,8 +756,8 @@ def batch_triplet_loss(
       0.0
     """
     fn = "batch_triplet_loss"
-    _checks.check_option(fn, "mining", mining, MINING)
-    _checks.check_bool_option(fn, "squared", squared)
+    checks.check_option(fn, "mining", mining, MINING)
+    checks.check_bool_option(fn, "squared", squared)
     x, every, mask, positive, negative = _labelled(fn, embeddings, labels, where, axis_name)
     sq = jnp.sum(x * x, -1)[:, None] + jnp.sum(every * every, -1)[None, :] - 2.0 * x @ every.T
     d = jnp.maximum(sq, 0.0) if squared else safe_sqrt(jnp.maximum(sq, 0.0))
@@ -870,16 +840,16 @@ def cosent_loss(
       0.3133
     """
     fn = "cosent_loss"
-    _checks.check_reduction(fn, reduction, ("mean", "sum"))
+    checks.check_reduction(fn, reduction, ("mean", "sum"))
     (a, b), mask = _vectors(fn, ("x1", "x2"), (x1, x2), where, rank=2)
     y = _row_values(fn, "scores", scores, a.shape[:1]).astype(a.dtype)
-    s = scale * jnp.sum(_normalize(a) * _normalize(b), -1)
+    s = scale * jnp.sum(normalize(a) * normalize(b), -1)
     valid = jnp.ones(s.shape, s.dtype) if mask is None else mask.astype(s.dtype)
     s, y, valid = (gather_invariant(v, axis_name) for v in (s, y, valid))
     valid = valid > 0
     ordered = (y[:, None] > y[None, :]) & valid[:, None] & valid[None, :]
     diff = s[None, :] - s[:, None]
-    return jnp.logaddexp(0.0, _masked_lse(diff.ravel(), ordered.ravel()))
+    return jnp.logaddexp(0.0, masked_logsumexp(diff.ravel(), ordered.ravel()))
 
 
 # ------------------------------------------------------------------ registry entries

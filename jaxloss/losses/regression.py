@@ -13,10 +13,12 @@ import math
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _checks
-from jaxloss._numerics import abs_, log_cosh, safe_sqrt
-from jaxloss._reduce import AxisName, fill_masked, prepare_pair, reduce_loss
-from jaxloss.registry import Example, LossSpec, register
+from jaxloss._core import checks
+from jaxloss._core.numerics import abs_, log_cosh, safe_sqrt
+from jaxloss._core.reduce import fill_masked, prepare_pair, reduce_loss
+from jaxloss._core.types import Array, AxisName
+from jaxloss.catalogue.registry import Example, LossSpec
+from jaxloss.catalogue.registry import add_spec as register
 
 __all__ = [
     "gaussian_nll_loss",
@@ -32,8 +34,6 @@ __all__ = [
     "rmse_loss",
     "smooth_l1_loss",
 ]
-
-Array = jax.Array
 
 
 def _prepare(fn: str, predictions: Array, targets: Array, where: Array | None):
@@ -182,7 +182,7 @@ def huber_loss(
       >>> float(jaxloss.huber_loss(jnp.array([0.5, 3.0]), jnp.array([0.0, 0.0])))
       1.3125
     """
-    _checks.check_range("huber_loss", "delta", delta, low=0.0, low_open=True)
+    checks.check_range("huber_loss", "delta", delta, low=0.0, low_open=True)
     p, t, _ = _prepare("huber_loss", predictions, targets, where)
     error = abs_(p - t)
     loss = jnp.where(error < delta, 0.5 * jnp.square(error), delta * (error - 0.5 * delta))
@@ -220,7 +220,7 @@ def smooth_l1_loss(
       >>> float(jaxloss.smooth_l1_loss(jnp.array([0.5, 3.0]), jnp.array([0.0, 0.0])))
       1.3125
     """
-    _checks.check_range("smooth_l1_loss", "beta", beta, low=0.0)
+    checks.check_range("smooth_l1_loss", "beta", beta, low=0.0)
     p, t, _ = _prepare("smooth_l1_loss", predictions, targets, where)
     error = abs_(p - t)
     quadratic = error < beta
@@ -302,17 +302,17 @@ def quantile_loss(
     fn = "quantile_loss"
     predictions, q = jnp.asarray(predictions), jnp.asarray(quantiles)
     if q.ndim > 1:
-        _checks.fail(fn, f"quantiles must be a scalar or a vector; got shape {q.shape}")
+        checks.fail(fn, f"quantiles must be a scalar or a vector; got shape {q.shape}")
     if q.ndim == 1:
         if predictions.shape[-1:] != q.shape:
-            _checks.fail(
+            checks.fail(
                 fn,
                 f"predictions must have the {q.shape[0]} quantiles on its last axis; "
                 f"got shape {predictions.shape}",
             )
         if jnp.shape(targets) == predictions.shape[:-1]:
             targets = jnp.broadcast_to(jnp.expand_dims(targets, -1), predictions.shape)
-    _checks.check_range(fn, "quantiles", quantiles, low=0.0, high=1.0)
+    checks.check_range(fn, "quantiles", quantiles, low=0.0, high=1.0)
     p, t, _ = _prepare(fn, predictions, targets, where)
     error = t - p
     q = q.astype(p.dtype)
@@ -344,7 +344,7 @@ def mape_loss(
       >>> float(jaxloss.mape_loss(jnp.array([110.0, 45.0]), jnp.array([100.0, 50.0])))
       10.0
     """
-    _checks.check_range("mape_loss", "eps", eps, low=0.0, low_open=True)
+    checks.check_range("mape_loss", "eps", eps, low=0.0, low_open=True)
     p, t, _ = _prepare("mape_loss", predictions, targets, where)
     loss = 100.0 * abs_(t - p) / jnp.maximum(jnp.abs(t), eps)
     return reduce_loss(
@@ -381,7 +381,7 @@ def msle_loss(
       1.0
     """
     p, t, _ = _prepare("msle_loss", predictions, targets, where)
-    _checks.require("msle_loss", "targets", t >= 0, t, "non-negative")
+    checks.require("msle_loss", "targets", t >= 0, t, "non-negative")
     loss = jnp.square(jnp.log1p(jnp.maximum(p, 0.0)) - jnp.log1p(jnp.maximum(t, 0.0)))
     return reduce_loss(
         loss,
@@ -428,11 +428,11 @@ def poisson_nll_loss(
     """
     fn = "poisson_nll_loss"
     p, t, _ = _prepare(fn, predictions, targets, where)
-    _checks.require(fn, "targets", t >= 0, t, "non-negative counts")
+    checks.require(fn, "targets", t >= 0, t, "non-negative counts")
     if log_input:
         loss = jnp.exp(p) - t * p
     else:
-        _checks.require(fn, "predictions", p >= 0, p, "non-negative rates (log_input=False)")
+        checks.require(fn, "predictions", p >= 0, p, "non-negative rates (log_input=False)")
         loss = p - t * jnp.log(p + eps)
     if full:
         # Stirling's log(y!) for y > 1, else 0; written with max and a 0/1 factor
@@ -449,7 +449,7 @@ def poisson_nll_loss(
 def _variance_like(fn: str, var: Array | float, shape: tuple[int, ...]) -> Array:
     """Shapes ``var`` as torch's ``gaussian_nll_loss`` accepts it, or raises."""
     var = jnp.asarray(var)
-    _checks.check_floating(fn, "var", var)
+    checks.check_floating(fn, "var", var)
     if var.ndim == 0 or var.shape == shape:
         return var
     if var.shape == shape[:-1]:
@@ -457,7 +457,7 @@ def _variance_like(fn: str, var: Array | float, shape: tuple[int, ...]) -> Array
     mismatched = [(a, b) for a, b in zip(shape, var.shape, strict=False) if a != b]
     if var.ndim == len(shape) and len(mismatched) == 1 and mismatched[0][1] == 1:
         return var
-    _checks.fail(
+    checks.fail(
         fn,
         f"var has shape {var.shape}; expected predictions' shape {shape}, that shape "
         f"without its last axis {shape[:-1]}, or it with one axis of size 1",
@@ -505,7 +505,7 @@ def gaussian_nll_loss(
     fn = "gaussian_nll_loss"
     p, t, mask = _prepare(fn, predictions, targets, where)
     v = fill_masked(mask, _variance_like(fn, var, p.shape).astype(p.dtype), 1.0)
-    _checks.require(fn, "var", v >= 0, v, "non-negative")
+    checks.require(fn, "var", v >= 0, v, "non-negative")
     clamped = v + jax.lax.stop_gradient(jnp.maximum(v, eps) - v)
     loss = 0.5 * (jnp.log(clamped) + jnp.square(p - t) / clamped)
     if full:

@@ -12,14 +12,15 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _checks
-from jaxloss._numerics import log_sigmoid
-from jaxloss._reduce import AxisName, prepare_arrays, reduce_loss
-from jaxloss.registry import Example, LossSpec, register
+from jaxloss._core import checks
+from jaxloss._core.numerics import log_sigmoid
+from jaxloss._core.reduce import prepare_arrays, reduce_loss
+from jaxloss._core.types import Array, AxisName
+from jaxloss.catalogue.registry import Example, LossSpec
+from jaxloss.catalogue.registry import add_spec as register
 
 __all__ = ["bradley_terry_loss", "dpo_loss", "kl_penalty", "ppo_policy_loss", "ppo_value_loss"]
 
-Array = jax.Array
 DPO_KINDS = ("sigmoid", "hinge", "ipo", "robust")
 
 
@@ -77,16 +78,12 @@ def dpo_loss(
       0.6931
     """
     fn = "dpo_loss"
-    _checks.check_option(fn, "kind", kind, DPO_KINDS)
-    _checks.check_range(fn, "beta", beta, low=0.0, low_open=True)
-    _checks.check_range(fn, "label_smoothing", label_smoothing, low=0.0, high=0.5)
-    _checks.check_bool_option(fn, "return_rewards", return_rewards)
-    if (
-        kind == "robust"
-        and not isinstance(label_smoothing, jax.core.Tracer)
-        and label_smoothing == 0.5
-    ):
-        _checks.fail(
+    checks.check_option(fn, "kind", kind, DPO_KINDS)
+    checks.check_range(fn, "beta", beta, low=0.0, low_open=True)
+    checks.check_range(fn, "label_smoothing", label_smoothing, low=0.0, high=0.5)
+    checks.check_bool_option(fn, "return_rewards", return_rewards)
+    if kind == "robust" and not checks.is_traced(label_smoothing) and label_smoothing == 0.5:
+        checks.fail(
             fn, "kind='robust' divides by 1 - 2 label_smoothing: label_smoothing must be < 0.5"
         )
     names = (
@@ -155,7 +152,7 @@ def bradley_terry_loss(
     gap = rc - rr
     if margin is not None:
         margin = jnp.asarray(margin)
-        _checks.check_broadcastable(fn, "margin", margin, gap.shape)
+        checks.check_broadcastable(fn, "margin", margin, gap.shape)
         gap = gap - margin.astype(gap.dtype)
     return reduce_loss(
         fn=fn,
@@ -204,7 +201,7 @@ def ppo_policy_loss(
       -1.2000000476837158
     """
     fn = "ppo_policy_loss"
-    _checks.check_range(fn, "clip_eps", clip_eps, low=0.0, low_open=True)
+    checks.check_range(fn, "clip_eps", clip_eps, low=0.0, low_open=True)
     lp, old, adv = _values(
         fn,
         ("log_probs", "old_log_probs", "advantages"),
@@ -251,7 +248,7 @@ def ppo_value_loss(
     )
     loss = jnp.square(v - ret)
     if clip_eps is not None:
-        _checks.check_range(fn, "clip_eps", clip_eps, low=0.0, low_open=True)
+        checks.check_range(fn, "clip_eps", clip_eps, low=0.0, low_open=True)
         clipped = old + jnp.clip(v - old, -clip_eps, clip_eps)
         loss = jnp.maximum(loss, jnp.square(clipped - ret))
     return reduce_loss(
@@ -289,7 +286,7 @@ def kl_penalty(
       0.0
     """
     fn = "kl_penalty"
-    _checks.check_option(fn, "kind", kind, ("k1", "k2", "k3"))
+    checks.check_option(fn, "kind", kind, ("k1", "k2", "k3"))
     lp, ref = _values(fn, ("log_probs", "ref_log_probs"), (log_probs, ref_log_probs), where)
     r = ref - lp
     if kind == "k1":

@@ -12,8 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from jaxloss import registry
-from jaxloss.recommend import (
+from jaxloss.app.recommend import (
     GENERATIVE,
     IMBALANCE,
     LM_OBJECTIVES,
@@ -23,6 +22,7 @@ from jaxloss.recommend import (
     TASKS,
     recommend,
 )
+from jaxloss.catalogue import registry
 
 COLUMNS = ("name", "family", "input kind", "matches", "tasks")
 
@@ -152,7 +152,7 @@ def _recommend_cmd(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from jaxloss import stability
+    from jaxloss.app import stability
 
     specs = [
         s
@@ -205,7 +205,7 @@ def _bench(argv: Sequence[str]) -> int:
 
 def _demo(argv: Sequence[str]) -> int:
     try:
-        from jaxloss import demo
+        from jaxloss.app import demo
     except ImportError as exc:  # pragma: no cover - depends on the environment
         print(f"jaxloss demo needs the examples extra: pip install 'jaxloss[examples]' ({exc})")
         return 2

@@ -10,14 +10,15 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _checks
-from jaxloss._numerics import xlogy
-from jaxloss._reduce import AxisName, prepare_arrays, prepare_pair, psum, reduce_loss
-from jaxloss.registry import Example, LossSpec, register
+from jaxloss._core import checks
+from jaxloss._core.numerics import p_log_ratio, xlogy
+from jaxloss._core.reduce import prepare_arrays, prepare_pair, reduce_loss
+from jaxloss._core.sharding import psum
+from jaxloss._core.types import Array, AxisName
+from jaxloss.catalogue.registry import Example, LossSpec
+from jaxloss.catalogue.registry import add_spec as register
 
 __all__ = ["gaussian_kl", "js_divergence", "kl_div", "kl_divergence", "kl_divergence_with_logits"]
-
-Array = jax.Array
 
 
 def _distributions(fn: str, names: tuple[str, ...], arrays, where) -> list[Array]:
@@ -60,9 +61,9 @@ def kl_div(
       0.6931
     """
     fn = "kl_div"
-    _checks.check_bool_option(fn, "log_target", log_target)
-    _checks.check_reduction(fn, reduction, ("mean", "sum", "none", "batchmean"))
-    _checks.check_floating(fn, "targets", jnp.asarray(targets))
+    checks.check_bool_option(fn, "log_target", log_target)
+    checks.check_reduction(fn, reduction, ("mean", "sum", "none", "batchmean"))
+    checks.check_floating(fn, "targets", jnp.asarray(targets))
     x, t, mask = prepare_pair(fn, "log_probs", log_probs, targets, where)
     if log_target:  # a log-target of -inf is a zero probability: it contributes 0
         zero = jnp.isneginf(t)
@@ -80,25 +81,6 @@ def kl_div(
         rows = jnp.sum(jnp.any(mask.reshape(mask.shape[0], -1), axis=1)) if x.ndim else 1
     total, rows = psum((total, jnp.asarray(rows, total.dtype)), axis_name)
     return jnp.where(rows == 0, 0.0, total / jnp.maximum(rows, 1))
-
-
-@jax.custom_jvp
-def _plogratio(p: Array, q: Array) -> Array:
-    """p log(p / q), 0 where p is 0, with zero gradients there. The derivatives are
-    written in closed form so that XLA computes them straight from p and q."""
-    zero = p == 0
-    return jnp.where(zero, 0.0, p * jnp.log(jnp.where(zero, 1.0, p) / jnp.where(zero, 1.0, q)))
-
-
-@_plogratio.defjvp
-def _plogratio_jvp(primals, tangents):
-    (p, q), (tp, tq) = primals, tangents
-    zero = p == 0
-    ratio = jnp.where(zero, 1.0, p) / jnp.where(zero, 1.0, q)
-    value = jnp.where(zero, 0.0, p * jnp.log(ratio))
-    dp = jnp.where(zero, 0.0, jnp.log(ratio) + 1.0)
-    dq = jnp.where(zero, 0.0, -ratio)
-    return value, dp * tp + dq * tq
 
 
 def kl_divergence(
@@ -137,9 +119,9 @@ def kl_divergence(
       0.073
     """
     fn = "kl_divergence"
-    _checks.check_range(fn, "eps", eps, low=0.0)
+    checks.check_range(fn, "eps", eps, low=0.0)
     a, b = _distributions(fn, ("p", "q"), (p, q), where)
-    loss = jnp.sum(_plogratio(a, jnp.maximum(b, eps)), axis=-1)
+    loss = jnp.sum(p_log_ratio(a, jnp.maximum(b, eps)), axis=-1)
     return reduce_loss(
         fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
@@ -220,7 +202,7 @@ def js_divergence(
     fn = "js_divergence"
     a, b = _distributions(fn, ("p", "q"), (p, q), where)
     m = 0.5 * (a + b)
-    loss = 0.5 * jnp.sum(_plogratio(a, m) + _plogratio(b, m), axis=-1)
+    loss = 0.5 * jnp.sum(p_log_ratio(a, m) + p_log_ratio(b, m), axis=-1)
     return reduce_loss(
         fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
@@ -264,7 +246,7 @@ def gaussian_kl(
     """
     fn = "gaussian_kl"
     if (mean2 is None) != (logvar2 is None):
-        _checks.fail(fn, "mean2 and logvar2 go together: pass both or neither")
+        checks.fail(fn, "mean2 and logvar2 go together: pass both or neither")
     if mean2 is None:
         mu, lv = _distributions(fn, ("mean", "logvar"), (mean, logvar), where)
         terms = jnp.expm1(lv) - lv + mu * mu

@@ -13,12 +13,14 @@ from collections.abc import Callable, Sequence
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _checks
-from jaxloss._numerics import abs_, safe_norm, softplus, upcast
-from jaxloss._reduce import AxisName, prepare_arrays, reduce_loss
-from jaxloss.classification import binary_cross_entropy_with_logits
-from jaxloss.divergence import gaussian_kl
-from jaxloss.registry import Example, LossSpec, register
+from jaxloss._core import checks
+from jaxloss._core.numerics import abs_, safe_norm, softplus, upcast
+from jaxloss._core.reduce import prepare_arrays, reduce_loss
+from jaxloss._core.types import Array, AxisName
+from jaxloss.catalogue.registry import Example, LossSpec
+from jaxloss.catalogue.registry import add_spec as register
+from jaxloss.losses.classification import binary_cross_entropy_with_logits
+from jaxloss.losses.divergence import gaussian_kl
 
 __all__ = [
     "content_loss",
@@ -34,7 +36,6 @@ __all__ = [
     "vae_loss",
 ]
 
-Array = jax.Array
 GAN_KINDS = ("minimax", "non_saturating", "hinge", "wasserstein", "least_squares")
 PREDICTIONS = ("epsilon", "v", "x0")
 
@@ -95,8 +96,8 @@ def vae_loss(
       0.0
     """
     fn = "vae_loss"
-    _checks.check_option(fn, "recon_loss", recon_loss, ("mse", "bce_logits"))
-    _checks.check_range(fn, "beta", beta, low=0.0)
+    checks.check_option(fn, "recon_loss", recon_loss, ("mse", "bce_logits"))
+    checks.check_range(fn, "beta", beta, low=0.0)
     recon, data = _samples(fn, ("reconstruction", "x"), (reconstruction, x), where)
     if recon_loss == "mse":
         pointwise = jnp.square(recon - data)
@@ -104,9 +105,7 @@ def vae_loss(
         pointwise = binary_cross_entropy_with_logits(recon, data, reduction="none")
     mean, logvar = jnp.asarray(mean), jnp.asarray(logvar)
     if mean.shape[:1] != recon.shape[:1]:
-        _checks.fail(
-            fn, f"mean has shape {mean.shape}; its batch axis must match x's {recon.shape}"
-        )
+        checks.fail(fn, f"mean has shape {mean.shape}; its batch axis must match x's {recon.shape}")
     kl = gaussian_kl(mean, logvar, where=where, reduction="none")
     return reduce_loss(
         fn=fn,
@@ -178,7 +177,7 @@ def gan_discriminator_loss(
       0.0
     """
     fn = "gan_discriminator_loss"
-    _checks.check_option(fn, "kind", kind, GAN_KINDS)
+    checks.check_option(fn, "kind", kind, GAN_KINDS)
     real, fake = _samples(
         fn, ("real_logits", "fake_logits"), (real_logits, fake_logits), where, per_sample=False
     )
@@ -222,7 +221,7 @@ def gan_generator_loss(
       0.6931
     """
     fn = "gan_generator_loss"
-    _checks.check_option(fn, "kind", kind, GAN_KINDS)
+    checks.check_option(fn, "kind", kind, GAN_KINDS)
     (fake,) = _samples(fn, ("fake_logits",), (fake_logits,), where, per_sample=False)
     loss = _gan_terms(kind, fake, False, True)
     return reduce_loss(
@@ -233,7 +232,7 @@ def gan_generator_loss(
 def _input_gradient_norms(fn: str, critic_fn: Callable[[Array], Array], x: Array) -> Array:
     """||d critic / d x|| per sample; the critic must treat samples independently."""
     x = jnp.asarray(x)
-    _checks.check_floating(fn, "real", x)
+    checks.check_floating(fn, "real", x)
 
     def total(inputs):
         return jnp.sum(critic_fn(inputs))
@@ -374,17 +373,17 @@ def diffusion_loss(
       Array([1. , 0.5], dtype=float32)
     """
     fn = "diffusion_loss"
-    _checks.check_option(fn, "parameterization", parameterization, PREDICTIONS)
+    checks.check_option(fn, "parameterization", parameterization, PREDICTIONS)
     pred, tgt = _samples(fn, ("prediction", "target"), (prediction, target), where)
     loss = _per_sample(jnp.square(pred - tgt), "mean")
     if min_snr_gamma is not None:
         if snr is None:
-            _checks.fail(fn, "min_snr_gamma needs snr, the [B] signal-to-noise ratios")
-        _checks.check_range(fn, "min_snr_gamma", min_snr_gamma, low=0.0, low_open=True)
+            checks.fail(fn, "min_snr_gamma needs snr, the [B] signal-to-noise ratios")
+        checks.check_range(fn, "min_snr_gamma", min_snr_gamma, low=0.0, low_open=True)
         s = jnp.asarray(snr)
-        _checks.check_floating(fn, "snr", s)
+        checks.check_floating(fn, "snr", s)
         if s.shape != loss.shape:
-            _checks.fail(fn, f"snr has shape {s.shape}; expected {loss.shape}, one per sample")
+            checks.fail(fn, f"snr has shape {s.shape}; expected {loss.shape}, one per sample")
         s = s.astype(loss.dtype)
         clipped = jnp.minimum(s, min_snr_gamma)
         if parameterization == "epsilon":
@@ -418,9 +417,9 @@ def gram_matrix(features: Array) -> Array:
              [1., 1.]], dtype=float32)
     """
     f = jnp.asarray(features)
-    _checks.check_floating("gram_matrix", "features", f)
+    checks.check_floating("gram_matrix", "features", f)
     if f.ndim != 4:
-        _checks.fail(
+        checks.fail(
             "gram_matrix",
             f"features must be NHWC feature maps [B, H, W, C]; got shape {f.shape}",
         )
@@ -438,7 +437,7 @@ def _layer_weights(fn: str, layer_weights, n: int) -> list[float]:
     if layer_weights is None:
         return [1.0] * n
     if len(layer_weights) != n:
-        _checks.fail(fn, f"layer_weights has {len(layer_weights)} entries for {n} feature maps")
+        checks.fail(fn, f"layer_weights has {len(layer_weights)} entries for {n} feature maps")
     return list(layer_weights)
 
 
@@ -476,7 +475,7 @@ def style_loss(
     fn = "style_loss"
     ours, theirs = _layers(features), _layers(style_features)
     if len(ours) != len(theirs):
-        _checks.fail(fn, f"{len(ours)} feature maps but {len(theirs)} style feature maps")
+        checks.fail(fn, f"{len(ours)} feature maps but {len(theirs)} style feature maps")
     total = 0.0
     for w, a, b in zip(_layer_weights(fn, layer_weights, len(ours)), ours, theirs, strict=True):
         a, b = _samples(fn, ("features", "style_features"), (a, b), where)
@@ -525,7 +524,7 @@ def content_loss(
     fn = "content_loss"
     ours, theirs = _layers(features), _layers(target_features)
     if len(ours) != len(theirs):
-        _checks.fail(fn, f"{len(ours)} feature maps but {len(theirs)} target feature maps")
+        checks.fail(fn, f"{len(ours)} feature maps but {len(theirs)} target feature maps")
     total = _feature_distance(fn, ours, theirs, layer_weights, "mse", where)
     return reduce_loss(
         fn=fn, loss=total, weight=weight, where=where, reduction=reduction, axis_name=axis_name
@@ -569,7 +568,7 @@ def perceptual_loss(
       5.0
     """
     fn = "perceptual_loss"
-    _checks.check_option(fn, "criterion", criterion, ("mse", "l1"))
+    checks.check_option(fn, "criterion", criterion, ("mse", "l1"))
     ours = _layers(feature_fn(x))
     theirs = [jax.lax.stop_gradient(f) for f in _layers(feature_fn(y))]
     total = _feature_distance(fn, ours, theirs, layer_weights, criterion, where)
@@ -609,9 +608,9 @@ def total_variation_loss(
       2.0
     """
     fn = "total_variation_loss"
-    _checks.check_bool_option(fn, "squared", squared)
+    checks.check_bool_option(fn, "squared", squared)
     (x,) = _samples(fn, ("images",), (images,), where)
-    _checks.check_rank(fn, "images", x, 4)
+    checks.check_rank(fn, "images", x, 4)
     dh, dw = x[:, 1:] - x[:, :-1], x[:, :, 1:] - x[:, :, :-1]
 
     def cost(d):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from jaxloss import _checks
+from jaxloss._core import checks
 
 IMBALANCE = ("none", "moderate", "severe", "extreme")
 OUTLIERS = ("none", "some", "many", "meaningful")
@@ -465,7 +465,7 @@ _ALIASES = {
 
 def _choice(name: str, value: Any, allowed: tuple) -> None:
     if value is not None and value not in allowed:
-        _checks.fail("recommend", f"{name} must be one of {allowed}; got {value!r}")
+        checks.fail("recommend", f"{name} must be one of {allowed}; got {value!r}")
 
 
 def recommend(
@@ -529,7 +529,7 @@ def recommend(
         )
         key = "multilabel" if multi else "binary" if num_classes in (None, 2) else "multiclass"
     if key not in _BY_TASK:
-        _checks.fail("recommend", f"task must be one of {TASKS} (or an alias); got {task!r}")
+        checks.fail("recommend", f"task must be one of {TASKS} (or an alias); got {task!r}")
     if outliers is True:
         outliers = "some"
     elif outliers is False:
@@ -540,7 +540,7 @@ def recommend(
     _choice("model", model, GENERATIVE)
     _choice("objective", objective, LM_OBJECTIVES + PREFERENCE)
     if positive_rate is not None and not 0.0 < positive_rate < 1.0:
-        _checks.fail("recommend", f"positive_rate must be in (0, 1); got {positive_rate!r}")
+        checks.fail("recommend", f"positive_rate must be in (0, 1); got {positive_rate!r}")
     if imbalance is None:
         imbalance = "none" if positive_rate is None else _level_from_rate(positive_rate)
     scenario = _Scenario(

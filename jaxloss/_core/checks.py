@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextvars
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import chex
 import jax
@@ -23,11 +23,22 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
 
-REDUCTIONS = ("mean", "sum", "none")
+from jaxloss._core.types import REDUCTIONS, Array, ArrayLike
 
 
-def fail(fn: str, message: str, error: type[Exception] = ValueError) -> None:
+def fail(fn: str, message: str, error: type[Exception] = ValueError) -> NoReturn:
     raise error(f"jaxloss.{fn}: {message}")
+
+
+def is_traced(value: Any) -> bool:
+    """Whether a hyperparameter is a tracer (under ``jit``/``grad``), whose value
+    cannot choose a code path or be range-checked at trace time."""
+    return isinstance(value, jax.core.Tracer)
+
+
+def may_be_nonzero(value: Any) -> bool:
+    """True unless ``value`` is a concrete zero: a term scaled by it must be built."""
+    return is_traced(value) or bool(np.any(np.asarray(value) != 0))
 
 
 def _chex(fn: str, message: str, assertion: Callable[..., None], *args: Any) -> None:
@@ -55,14 +66,14 @@ def check_reduction(fn: str, reduction: str, choices: Sequence[str] = REDUCTIONS
     check_option(fn, "reduction", reduction, choices)
 
 
-def check_floating(fn: str, name: str, x: jax.Array) -> None:
+def check_floating(fn: str, name: str, x: ArrayLike) -> None:
     if not jnp.issubdtype(jnp.result_type(x), jnp.floating):
         fail(
             fn, f"{name} must be a floating-point array; got dtype {jnp.result_type(x)}", TypeError
         )
 
 
-def check_numeric(fn: str, name: str, x: jax.Array) -> None:
+def check_numeric(fn: str, name: str, x: ArrayLike) -> None:
     dtype = jnp.result_type(x)
     if not (jnp.issubdtype(dtype, jnp.number) or dtype == jnp.bool_):
         fail(fn, f"{name} must be a numeric array; got dtype {dtype}", TypeError)
@@ -70,12 +81,12 @@ def check_numeric(fn: str, name: str, x: jax.Array) -> None:
         fail(fn, f"{name} must be real; got dtype {dtype}", TypeError)
 
 
-def check_bool(fn: str, name: str, x: jax.Array) -> None:
+def check_bool(fn: str, name: str, x: ArrayLike) -> None:
     if jnp.result_type(x) != jnp.bool_:
         fail(fn, f"{name} must be a boolean mask; got dtype {jnp.result_type(x)}", TypeError)
 
 
-def check_same_shape(fn: str, name_a: str, a: jax.Array, name_b: str, b: jax.Array) -> None:
+def check_same_shape(fn: str, name_a: str, a: ArrayLike, name_b: str, b: ArrayLike) -> None:
     _chex(
         fn,
         f"{name_b} has shape {np.shape(b)} but {name_a} has shape {np.shape(a)}; "
@@ -85,7 +96,7 @@ def check_same_shape(fn: str, name_a: str, a: jax.Array, name_b: str, b: jax.Arr
     )
 
 
-def check_rank(fn: str, name: str, x: jax.Array, rank: int | set[int]) -> None:
+def check_rank(fn: str, name: str, x: ArrayLike, rank: int | set[int]) -> None:
     expected = rank if isinstance(rank, int) else sorted(rank)
     _chex(
         fn,
@@ -96,7 +107,7 @@ def check_rank(fn: str, name: str, x: jax.Array, rank: int | set[int]) -> None:
     )
 
 
-def check_broadcastable(fn: str, name: str, x: jax.Array, shape: tuple[int, ...]) -> None:
+def check_broadcastable(fn: str, name: str, x: ArrayLike, shape: tuple[int, ...]) -> None:
     try:
         out = np.broadcast_shapes(np.shape(x), shape)
     except ValueError:
@@ -112,7 +123,7 @@ def check_broadcastable(fn: str, name: str, x: jax.Array, shape: tuple[int, ...]
 def check_range(
     fn: str,
     name: str,
-    value: float | jax.Array,
+    value: ArrayLike,
     *,
     low: float | None = None,
     high: float | None = None,
@@ -120,7 +131,7 @@ def check_range(
 ) -> None:
     """Checks a concrete hyperparameter (scalar or array) lies in a range; traced
     values are left to run time."""
-    if isinstance(value, jax.core.Tracer):
+    if is_traced(value):
         return
     v = np.asarray(value, dtype=np.float64)
     too_low = low is not None and np.any(v <= low if low_open else v < low)
@@ -131,12 +142,34 @@ def check_range(
         fail(fn, f"{name} must be in {'(' if low_open else '['}{lo}, {hi}]; got {value!r}")
 
 
+def class_weights(
+    fn: str, weight: ArrayLike | None, num_classes: int, name: str = "weight"
+) -> Array | None:
+    """A ``[C]`` vector of per-class weights, or None."""
+    if weight is None:
+        return None
+    weight = jnp.asarray(weight)
+    check_numeric(fn, name, weight)
+    if weight.shape != (num_classes,):
+        fail(fn, f"{name} must have shape ({num_classes},), one per class; got {weight.shape}")
+    return weight
+
+
+def row_values(fn: str, name: str, values: ArrayLike, shape: tuple[int, ...]) -> Array:
+    """A numeric array with one value per row (labels, targets, rewards) of ``shape``."""
+    values = jnp.asarray(values)
+    check_numeric(fn, name, values)
+    if values.shape != tuple(shape):
+        fail(fn, f"{name} has shape {values.shape}; expected {tuple(shape)}, one per row")
+    return values
+
+
 # ---------------------------------------------------------------- run-time checks
 
 _CHECKING: contextvars.ContextVar[bool] = contextvars.ContextVar("jaxloss_checking", default=False)
 
 
-def require(fn: str, name: str, ok: jax.Array, values: jax.Array, expected: str) -> None:
+def require(fn: str, name: str, ok: ArrayLike, values: ArrayLike, expected: str) -> None:
     """Declares that every element of ``values`` where ``ok`` is False is invalid.
 
     Active only while tracing under :func:`checked`; otherwise free.

@@ -1,4 +1,4 @@
-"""Reduction, weights, masks and cross-device statistics: the one place they live.
+"""Reduction, weights and masks: the one place they live.
 
 Every loss computes its unreduced value and hands it to :func:`reduce_loss`, so
 ``reduction``, ``weight``, ``where`` and ``axis_name`` mean the same thing in
@@ -7,50 +7,13 @@ every jaxloss function.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _checks
-from jaxloss._numerics import safe_div, upcast
-
-AxisName = str | Sequence[str] | None
-
-
-def psum(x, axis_name: AxisName):
-    """``lax.psum`` over ``axis_name``, or the identity when there is none."""
-    return x if axis_name is None else jax.lax.psum(x, axis_name)
-
-
-def gather(x: jax.Array, axis_name: AxisName) -> jax.Array:
-    """Every device's rows ``[devices * B, ...]`` (in-batch negatives), or ``x``.
-
-    Each device then computes its own rows' losses against all candidates; the
-    gradient flows back to the device that owns each candidate.
-    """
-    return x if axis_name is None else jax.lax.all_gather(x, axis_name, axis=0, tiled=True)
-
-
-def row_offset(batch: int, axis_name: AxisName) -> jax.Array | int:
-    """Index of this device's first row in :func:`gather`'s result."""
-    return 0 if axis_name is None else jax.lax.axis_index(axis_name) * batch
-
-
-def gather_invariant(x: jax.Array, axis_name: AxisName, axis: int = 0) -> jax.Array:
-    """Every device's blocks side by side along ``axis``, known to be the same on
-    every device: a psum of zero-padded blocks. A statistic of the whole batch
-    (one global sort, one sum over all pairs) computed from it is then replicated,
-    as ``shard_map(out_specs=P())`` requires, and its transpose hands each device
-    back the gradient of its own block."""
-    if axis_name is None:
-        return x
-    n = x.shape[axis]
-    shape = list(x.shape)
-    shape[axis] = n * jax.lax.axis_size(axis_name)
-    start = jax.lax.axis_index(axis_name) * n
-    full = jax.lax.dynamic_update_slice_in_dim(jnp.zeros(shape, x.dtype), x, start, axis=axis)
-    return psum(full, axis_name)
+from jaxloss._core import checks
+from jaxloss._core.numerics import safe_div, upcast
+from jaxloss._core.sharding import psum
+from jaxloss._core.types import AxisName
 
 
 def mask_of(fn: str, where: jax.Array | None, shape: tuple[int, ...]) -> jax.Array | None:
@@ -58,8 +21,8 @@ def mask_of(fn: str, where: jax.Array | None, shape: tuple[int, ...]) -> jax.Arr
     if where is None:
         return None
     where = jnp.asarray(where)
-    _checks.check_bool(fn, "where", where)
-    _checks.check_broadcastable(fn, "where", where, shape)
+    checks.check_bool(fn, "where", where)
+    checks.check_broadcastable(fn, "where", where, shape)
     return jnp.broadcast_to(where, shape)
 
 
@@ -89,9 +52,9 @@ def prepare_pair(
     Returns the two arrays and the mask broadcast to their shape.
     """
     output, targets = jnp.asarray(output), jnp.asarray(targets)
-    _checks.check_floating(fn, output_name, output)
-    _checks.check_numeric(fn, "targets", targets)
-    _checks.check_same_shape(fn, output_name, output, "targets", targets)
+    checks.check_floating(fn, output_name, output)
+    checks.check_numeric(fn, "targets", targets)
+    checks.check_same_shape(fn, output_name, output, "targets", targets)
     x, t = upcast(output, targets)
     mask = mask_of(fn, where, x.shape)
     return fill_masked(mask, x, 0.0), fill_masked(mask, t, target_fill), mask
@@ -115,10 +78,10 @@ def prepare_arrays(
     """
     arrays = [jnp.asarray(a) for a in arrays]
     for name, a in zip(names, arrays, strict=True):
-        _checks.check_floating(fn, name, a)
-        _checks.check_rank(fn, name, a, rank if rank is not None else set(range(1, 33)))
+        checks.check_floating(fn, name, a)
+        checks.check_rank(fn, name, a, rank if rank is not None else set(range(1, 33)))
     for name, a in zip(names[1:], arrays[1:], strict=True):
-        _checks.check_same_shape(fn, names[0], arrays[0], name, a)
+        checks.check_same_shape(fn, names[0], arrays[0], name, a)
     arrays = list(upcast(*arrays))
     shape = arrays[0].shape
     mask = mask_of(fn, where, shape if mask_axes is None else shape[:mask_axes])
@@ -161,12 +124,12 @@ def reduce_loss(
       ``loss``'s shape for ``"none"`` (masked elements are 0), else a scalar;
       float32 or wider whatever the input dtype.
     """
-    _checks.check_reduction(fn, reduction)
+    checks.check_reduction(fn, reduction)
     (loss,) = upcast(loss)
     if weight is not None:
         weight = jnp.asarray(weight)
-        _checks.check_numeric(fn, "weight", weight)
-        _checks.check_broadcastable(fn, "weight", weight, loss.shape)
+        checks.check_numeric(fn, "weight", weight)
+        checks.check_broadcastable(fn, "weight", weight, loss.shape)
         loss = loss * weight.astype(loss.dtype)
     mask = mask_of(fn, where, loss.shape)
     if mask is not None:
