@@ -12,6 +12,7 @@ optax (jit), torch eager and ``torch.compile``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -162,9 +163,7 @@ def _example_at(spec, elements: int, device) -> jaxloss.registry.Example:
     per_row = max(1, int(np.prod(probe.args[0].shape[1:])))
     batch = max(8, elements // per_row // 8 * 8)
     ex = spec.example(jax.random.key(0), batch)
-    return jaxloss.registry.Example(
-        tuple(jax.device_put(a, device) for a in ex.args), ex.kwargs, ex.diff_argnums
-    )
+    return dataclasses.replace(ex, args=tuple(jax.device_put(a, device) for a in ex.args))
 
 
 def bench_loss(
@@ -182,7 +181,7 @@ def bench_loss(
     n = int(np.prod(ex.args[0].shape))
 
     def fn(*a):
-        return spec.fn(*a, **ex.kwargs)
+        return jaxloss.registry.call(spec, ex, a)
 
     record: dict[str, Any] = {
         "loss": spec.name,

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxloss
+from jaxloss.catalogue import registry
 from jaxloss.catalogue.registry import Example, LossSpec
 
 SPECS = jaxloss.registry.all_losses()
@@ -19,8 +20,7 @@ def example(spec: LossSpec, batch: int = BATCH, extreme: bool = False, seed: int
 
 
 def call(spec: LossSpec, ex: Example, args=None, **overrides):
-    kwargs = {**ex.kwargs, **overrides}
-    return spec.fn(*(ex.args if args is None else args), **kwargs)
+    return registry.call(spec, ex, args, **overrides)
 
 
 def grads(spec: LossSpec, ex: Example, args=None, **overrides):
@@ -31,7 +31,7 @@ def grads(spec: LossSpec, ex: Example, args=None, **overrides):
         full = list(args)
         for i, d in zip(ex.diff_argnums, diff, strict=True):
             full[i] = d
-        return jnp.sum(spec.fn(*full, **{**ex.kwargs, **overrides}))
+        return jnp.sum(registry.call(spec, ex, full, **overrides))
 
     return jax.grad(f, argnums=tuple(range(len(ex.diff_argnums))))(
         *[args[i] for i in ex.diff_argnums]

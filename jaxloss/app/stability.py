@@ -38,7 +38,7 @@ def _value_and_grads(spec: registry.LossSpec, ex: registry.Example, args):
         full = list(args)
         for i, d in zip(ex.diff_argnums, diff, strict=True):
             full[i] = d
-        return spec.fn(*full, **ex.kwargs, reduction="mean")
+        return registry.call(spec, ex, full, reduction="mean")
 
     return jax.value_and_grad(f, argnums=tuple(range(len(ex.diff_argnums))))(
         *[args[i] for i in ex.diff_argnums]

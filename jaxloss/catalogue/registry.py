@@ -19,7 +19,7 @@ from typing import Any
 
 import jax
 
-__all__ = ["Example", "LossSpec", "all_losses", "get", "names", "register"]
+__all__ = ["Example", "LossSpec", "all_losses", "call", "get", "names", "register"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,11 +28,21 @@ class Example:
 
     args: tuple[jax.Array, ...]
     kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # non-array positional arguments that come before ``args`` (a critic or a
+    # feature network): never sliced, masked, differentiated or sharded
+    leading: tuple[Any, ...] = ()
     # positions in ``args`` that hold differentiable floating-point inputs
     diff_argnums: tuple[int, ...] = (0,)
     # how many elements of the "none" output count in the mean (None: all of them;
     # fewer when the example holds ignored targets)
     counted: int | None = None
+
+
+def call(spec: LossSpec, example: Example, args: Any = None, **overrides: Any) -> Any:
+    """``spec.fn`` on ``example`` (or on ``args`` in place of its arrays), with
+    ``overrides`` added to its keyword options."""
+    arrays = example.args if args is None else tuple(args)
+    return spec.fn(*example.leading, *arrays, **{**example.kwargs, **overrides})
 
 
 @dataclasses.dataclass(frozen=True)

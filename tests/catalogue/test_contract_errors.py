@@ -44,7 +44,7 @@ def test_mismatched_targets_shape(spec, mode):
     if not rows:
         pytest.skip(f"{spec.name} takes one per-row array")
     args[rows[0]] = args[rows[0]][..., :-1]
-    second = list(inspect.signature(spec.fn).parameters)[rows[0]]
+    second = list(inspect.signature(spec.fn).parameters)[len(ex.leading) + rows[0]]
     with pytest.raises(ValueError, match=rf"^jaxloss\.{spec.name}: .*{second}.*shape"):
         _run(spec, ex, mode, args)
 
@@ -74,7 +74,7 @@ def test_integer_outputs_rejected(spec, mode):
     ex = example(spec, batch=8)
     args = list(ex.args)
     args[0] = args[0].astype(jnp.int32)
-    output_name = next(iter(inspect.signature(spec.fn).parameters))
+    output_name = list(inspect.signature(spec.fn).parameters)[len(ex.leading)]
     with pytest.raises(
         TypeError,
         match=rf"jaxloss\.{spec.name}: {output_name} must be a floating-point array; got dtype int32",

@@ -1,7 +1,7 @@
 """Registry-driven tests: every registered loss, no per-loss special cases.
 
 A loss that needs different inputs says so through its registry entry (its
-example factory, ``diff_argnums``, ``linear_reduction``, ``elementwise_weight``).
+example factory, ``diff_argnums``, ``linear_reduction``, ``weight_kind``).
 """
 
 from __future__ import annotations
