@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # pytest-xdist workers; CI machines have 2 cores
 WORKERS ?= auto
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint typecheck check clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ test: $(VENV)/.test
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.test
+	$(VENV)/bin/pyright
+
+# what CI runs: lint, format check and type check, then the tests
+check: lint typecheck test
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

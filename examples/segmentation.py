@@ -1,26 +1,122 @@
 """Sparse-mask segmentation (seed 000): BCE vs Focal + Tversky, judged by IoU and recall.
 
-The training code is the ``segmentation`` story of ``jaxloss demo`` (``jaxloss/demo.py``):
-a Flax NNX model trained with optax under each loss, on data that ships with
-scikit-learn (or synthetic masks), with the figures written to ``--out``.
+Seed 000's story: masks with about 2% positive pixels, where per-pixel BCE
+learns to predict background. Noisy synthetic images with one to three small
+disks each; a three-layer Flax NNX conv net trained with optax under
+``binary_cross_entropy_with_logits`` and under ``focal_and_tversky_loss``
+(Tversky's beta > alpha weighs missed pixels above false alarms). The figures
+show the training curves and the predicted masks of four test images.
 
 Run: ``python examples/segmentation.py`` (``--quick`` for a smoke run).
 """
 
 from __future__ import annotations
 
-import argparse
+import functools
+import pathlib
+from collections.abc import Sequence
 
-from jaxloss.app import demo
+import jax
+import jax.numpy as jnp
+import matplotlib
+import numpy as np
+from _common import fit, minibatches, parse_args, plot_curves, print_results
+from flax import nnx
+
+import jaxloss
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+SIZE = 32
+LOSSES = {
+    "binary_cross_entropy_with_logits": jaxloss.binary_cross_entropy_with_logits,
+    "focal_and_tversky_loss": jaxloss.focal_and_tversky_loss,
+}
 
 
-def main(argv: list[str] | None = None) -> dict[str, list]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a few epochs, for smoke tests")
-    parser.add_argument("--out", default="example-output", help="folder for the figures")
-    args = parser.parse_args(argv)
-    flags = ["--only", "segmentation", "--out", args.out] + ["--quick"] * args.quick
-    return demo.main(flags)
+def masks(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Noisy ``[n, SIZE, SIZE, 1]`` images with one to three small disks, and
+    their ``[n, SIZE, SIZE]`` masks: about 2% positive pixels."""
+    grid = np.mgrid[:SIZE, :SIZE]
+    masks = np.zeros((n, SIZE, SIZE), np.float32)
+    for mask in masks:
+        for _ in range(rng.integers(1, 4)):
+            centre, radius = rng.uniform(3, SIZE - 3, 2), rng.uniform(1.2, 2.5)
+            mask[np.hypot(*(grid - centre[:, None, None])) <= radius] = 1.0
+    images = masks * 1.5 + rng.normal(0.0, 1.0, masks.shape).astype(np.float32)
+    return images[..., None], masks
+
+
+class Net(nnx.Module):
+    """Three 3x3 convolutions: a per-pixel logit."""
+
+    def __init__(self, rngs: nnx.Rngs):
+        conv = functools.partial(nnx.Conv, kernel_size=(3, 3), rngs=rngs)
+        self.c1, self.c2, self.c3 = conv(1, 16), conv(16, 16), conv(16, 1)
+
+    def __call__(self, x):
+        return self.c3(nnx.relu(self.c2(nnx.relu(self.c1(x)))))[..., 0]
+
+
+def plot_masks(images, truth, shown: dict, path: pathlib.Path) -> None:
+    """Images, true masks and each model's predicted probabilities, one column per image."""
+    rows = 2 + len(shown)
+    fig, axes = plt.subplots(rows, len(images), figsize=(2.2 * len(images), 2.2 * rows))
+    titles = ["image", "true mask", *shown]
+    panels = [images, truth, *shown.values()]
+    for r, (title, panel) in enumerate(zip(titles, panels, strict=True)):
+        for c in range(len(images)):
+            ax = axes[r, c]
+            ax.imshow(panel[c], cmap="gray" if r == 0 else "magma", vmin=None if r == 0 else 0)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r, 0].set_ylabel(title.replace("_loss", "").replace("_", " "), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
+    args = parse_args(__doc__.splitlines()[0], argv)
+    rng = np.random.default_rng(3)
+    xt, yt = masks(32 if args.quick else 192, rng)
+    xv, yv = masks(16 if args.quick else 64, rng)
+    targets = jnp.asarray(yv)
+
+    results, curves, shown = {}, {}, {}
+    for name, loss in LOSSES.items():
+        model = Net(nnx.Rngs(0))
+        curves[name] = fit(
+            model,
+            lambda m, xb, yb, loss=loss: loss(m(xb), yb),
+            minibatches((xt, yt), 16),
+            epochs=2 if args.quick else 40,
+            lr=3e-3,
+            label=f"segmentation: {name}",
+        )
+        probs = jax.nn.sigmoid(model(jnp.asarray(xv)))
+        _, recall, _ = jaxloss.precision_recall_f1(probs, targets)
+        results[name] = {
+            "iou": float(jaxloss.iou_score(probs, targets)),
+            "recall": float(recall),
+            "mean_probability": float(probs.mean()),
+        }
+        shown[name] = np.asarray(probs[:4])
+    plot_curves(curves, args.out / "segmentation_loss_curves.png", "Segmentation, ~2% positives")
+    plot_masks(xv[:4, ..., 0], yv[:4], shown, args.out / "segmentation_masks.png")
+
+    rows = [
+        (name, *(f"{r[k]:.3f}" for k in ("iou", "recall", "mean_probability")))
+        for name, r in results.items()
+    ]
+    print_results(
+        f"4. Segmentation: sparse masks, {yt.mean():.1%} positive pixels (seed 000)",
+        ["training loss", "IoU", "recall", "mean predicted p"],
+        rows,
+        f"recall {rows[0][2]} (BCE) vs {rows[1][2]} (Focal + Tversky: beta > alpha favours recall)",
+    )
+    return results
 
 
 if __name__ == "__main__":

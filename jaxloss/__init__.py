@@ -3,6 +3,15 @@
 Every loss is a pure function ``jaxloss.<name>(output, targets, *, options...)``
 that works under ``jit``, ``vmap``, ``grad`` and sharding. See ``jaxloss.registry``
 for the catalogue and ``python -m jaxloss list`` for a table.
+
+This module is the flat public API and holds re-exports only. The layers below it,
+each importing only from the ones under it:
+
+- ``jaxloss._core``: the spine (types, checks, numerics, reduction, sharding);
+- ``jaxloss.losses``: one module or package per loss family;
+- ``jaxloss.metrics`` and ``jaxloss.combine``: evaluation metrics and composition;
+- ``jaxloss.catalogue``: the registry, and per family its example inputs;
+- ``jaxloss.app``: the command line, ``recommend``, the stability check, the demo.
 """
 
 from jaxloss._core.checks import checked

@@ -60,7 +60,8 @@ def combine(
                     f"term {name!r} returned shape {jnp.shape(value)}; "
                     "each term must reduce to a scalar",
                 )
-        result = sum(weight * values[name] for name, (_, weight) in terms.items())
+        # asarray: sum() starts from the int 0
+        result = jnp.asarray(sum(weight * values[name] for name, (_, weight) in terms.items()))
         return result, values
 
     return total
@@ -75,6 +76,13 @@ def per_sample(loss_fn: Callable[..., Array]) -> Callable[..., Array]:
     examples. For DP-SGD (per-example gradients: ``jax.vmap(jax.grad(...))``) and
     importance weighting.
 
+    Args:
+      loss_fn: a loss that reduces one example to a scalar.
+
+    Returns:
+      ``f(*args, **kwargs) -> [B]``: array arguments share the leading axis ``B``;
+      scalars and non-array arguments are passed to every example unchanged.
+
     Example:
       >>> import jax.numpy as jnp, jaxloss
       >>> p, t = jnp.array([[1.0, 1.0], [0.0, 2.0]]), jnp.zeros((2, 2))
@@ -83,7 +91,7 @@ def per_sample(loss_fn: Callable[..., Array]) -> Callable[..., Array]:
     """
 
     def mapped(*args: Any, **kwargs: Any) -> Array:
-        arrays = [isinstance(a, jax.Array | jnp.ndarray) or hasattr(a, "shape") for a in args]
+        arrays = [hasattr(a, "shape") for a in args]
         if not any(arrays):
             checks.fail("per_sample", "needs at least one array argument to map over")
         sizes = {

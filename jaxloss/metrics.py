@@ -17,7 +17,7 @@ from jaxloss._core import checks
 from jaxloss._core.numerics import safe_div, upcast
 from jaxloss._core.reduce import mask_of
 from jaxloss._core.sharding import psum
-from jaxloss._core.types import Array, AxisName
+from jaxloss._core.types import Array, ArrayLike, AxisName
 
 __all__ = [
     "ConfusionCounts",
@@ -33,12 +33,13 @@ __all__ = [
 
 
 class ReliabilityDiagram(NamedTuple):
-    """Per-bin statistics of a reliability diagram (``[n_bins]`` each)."""
+    """Per-bin statistics of a reliability diagram (``[num_bins]`` each)."""
 
-    edges: Array  # [n_bins + 1] bin edges in [0, 1]
+    edges: Array  # [num_bins + 1] bin edges in [0, 1]
     confidence: Array  # mean confidence in the bin (0 where empty)
     accuracy: Array  # accuracy (or positive frequency) in the bin (0 where empty)
-    count: Array  # samples in the bin
+    # samples in the bin; the public field name shadows tuple.count on purpose
+    count: Array  # pyright: ignore[reportIncompatibleMethodOverride]
 
 
 class ConfusionCounts(NamedTuple):
@@ -50,63 +51,75 @@ class ConfusionCounts(NamedTuple):
     tn: Array
 
 
+def _keep_of(fn: str, where: ArrayLike | None, shape: tuple[int, ...], dtype) -> Array:
+    """``where`` as 1/0 weights of ``shape`` (all ones without a mask)."""
+    # spine-candidate: reduce.mask_weights; segmentation and embedding build the same
+    mask = mask_of(fn, where, shape)
+    return jnp.ones(shape, dtype) if mask is None else mask.astype(dtype)
+
+
 def reliability_diagram(
-    probs: Array,
-    labels: Array,
+    probs: ArrayLike,
+    targets: ArrayLike,
     *,
-    n_bins: int = 10,
-    where: Array | None = None,
+    num_bins: int = 10,
+    where: ArrayLike | None = None,
     axis_name: AxisName = None,
 ) -> ReliabilityDiagram:
     """Confidence against accuracy in equal-width bins.
 
     Two forms, by the shape of ``probs``:
 
-    - ``[N, C]`` class probabilities with integer ``labels [N]``: the top-label
+    - ``[N, C]`` class probabilities with integer ``targets [N]``: the top-label
       confidence max_c p against whether the top label is right, in bins
       ``(lo, hi]`` (Guo et al. 2017; confidence 0 goes in the first bin).
-    - ``[N]`` positive-class probabilities with 0/1 ``labels [N]``: p against
+    - ``[N]`` positive-class probabilities with 0/1 ``targets [N]``: p against
       the frequency of positives, in bins ``[lo, hi)`` as seed 003 bins them,
       except that p = 1 goes in the last bin (the seed's loop drops it).
 
     Args:
-      probs, labels: as above. where: ``[N]`` samples to use.
-      n_bins: number of equal-width bins (static).
+      probs: ``[N, C]`` or ``[N]`` probabilities, as above.
+      targets: ``[N]`` class ids (``[N, C]`` form) or 0/1 outcomes (``[N]`` form).
+      num_bins: number of equal-width bins (static).
+      where: boolean ``[N]``; False samples are left out.
       axis_name: counts and sums are taken across devices.
 
     Returns:
       A :class:`ReliabilityDiagram`.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> d = jaxloss.reliability_diagram(jnp.array([0.1, 0.9]), jnp.array([0, 1]), num_bins=2)
+      >>> d.count.tolist(), d.accuracy.tolist()
+      ([1.0, 1.0], [0.0, 1.0])
     """
     fn = "reliability_diagram"
     p = jnp.asarray(probs)
-    y = jnp.asarray(labels)
     checks.check_floating(fn, "probs", p)
     checks.check_rank(fn, "probs", p, {1, 2})
-    if y.shape != p.shape[:1]:
-        checks.fail(fn, f"labels has shape {y.shape}; expected {p.shape[:1]}, one per sample")
-    if not isinstance(n_bins, int) or n_bins < 1:
-        checks.fail(fn, f"n_bins must be a positive int; got {n_bins!r}")
+    y = checks.row_values(fn, "targets", targets, p.shape[:1])
+    if not isinstance(num_bins, int) or num_bins < 1:
+        checks.fail(fn, f"num_bins must be a positive int; got {num_bins!r}")
     (p,) = upcast(p)
     if p.ndim == 2:
         confidence = jnp.max(p, axis=-1)
         hit = (jnp.argmax(p, axis=-1) == y).astype(p.dtype)
-        index = jnp.ceil(confidence * n_bins).astype(jnp.int32) - 1
+        index = jnp.ceil(confidence * num_bins).astype(jnp.int32) - 1
     else:
         confidence, hit = p, y.astype(p.dtype)
-        index = jnp.floor(confidence * n_bins).astype(jnp.int32)
-    index = jnp.clip(index, 0, n_bins - 1)
-    mask = mask_of(fn, where, confidence.shape)
-    keep = jnp.ones_like(confidence) if mask is None else mask.astype(p.dtype)
+        index = jnp.floor(confidence * num_bins).astype(jnp.int32)
+    index = jnp.clip(index, 0, num_bins - 1)
+    keep = _keep_of(fn, where, confidence.shape, p.dtype)
 
-    def binned(values):
-        return jax.ops.segment_sum(values * keep, index, n_bins)
+    def binned(values: Array) -> Array:
+        return jax.ops.segment_sum(values * keep, index, num_bins)
 
     count, conf_sum, hit_sum = psum(
         (binned(jnp.ones_like(confidence)), binned(confidence), binned(hit)),
         axis_name,
     )
     return ReliabilityDiagram(
-        jnp.linspace(0.0, 1.0, n_bins + 1),
+        jnp.linspace(0.0, 1.0, num_bins + 1),
         safe_div(conf_sum, count),
         safe_div(hit_sum, count),
         count,
@@ -114,11 +127,11 @@ def reliability_diagram(
 
 
 def expected_calibration_error(
-    probs: Array,
-    labels: Array,
+    probs: ArrayLike,
+    targets: ArrayLike,
     *,
-    n_bins: int = 10,
-    where: Array | None = None,
+    num_bins: int = 10,
+    where: ArrayLike | None = None,
     axis_name: AxisName = None,
 ) -> Array:
     r"""Expected calibration error: the count-weighted gap between confidence and
@@ -126,8 +139,13 @@ def expected_calibration_error(
 
     .. math:: \mathrm{ECE} = \sum_b \frac{n_b}{N}\,\big|\mathrm{acc}_b - \mathrm{conf}_b\big|
 
-    Args: as :func:`reliability_diagram` (both forms: ``[N, C]`` top-label,
-    ``[N]`` positive-class as in seed 003).
+    Args:
+      probs: ``[N, C]`` class probabilities (top-label ECE) or ``[N]``
+        positive-class probabilities (as in seed 003); see :func:`reliability_diagram`.
+      targets: ``[N]`` class ids (``[N, C]`` form) or 0/1 outcomes (``[N]`` form).
+      num_bins: number of equal-width bins (static).
+      where: boolean ``[N]``; False samples are left out.
+      axis_name: counts and sums are taken across devices.
 
     Returns:
       A scalar in [0, 1]; empty bins contribute 0, and so does an empty input.
@@ -142,24 +160,32 @@ def expected_calibration_error(
       >>> round(float(jaxloss.expected_calibration_error(p, y)), 4)
       0.3
     """
-    d = reliability_diagram(probs, labels, n_bins=n_bins, where=where, axis_name=axis_name)
+    d = reliability_diagram(probs, targets, num_bins=num_bins, where=where, axis_name=axis_name)
     total = jnp.sum(d.count)
     return safe_div(jnp.sum(d.count * jnp.abs(d.accuracy - d.confidence)), total)
 
 
 def accuracy(
-    scores: Array,
-    labels: Array,
+    scores: ArrayLike,
+    targets: ArrayLike,
     *,
     top_k: int = 1,
-    where: Array | None = None,
+    where: ArrayLike | None = None,
     axis_name: AxisName = None,
 ) -> Array:
-    """Fraction of samples whose label is among the ``top_k`` highest scores.
+    """Fraction of samples whose target class is among the ``top_k`` highest scores.
 
     Args:
-      scores: ``[..., C]`` logits or probabilities. labels: integer ``[...]``.
-      top_k: static k. where: ``[...]`` samples to count.
+      scores: ``[..., C]`` logits or probabilities.
+      targets: integer class ids ``[...]``.
+      top_k: static k in [1, C].
+      where: boolean ``[...]``; False samples are not counted.
+      axis_name: hits and counts are summed across devices.
+
+    Returns:
+      A scalar in [0, 1] (0 when no sample is counted).
+
+    Matches scikit-learn's ``top_k_accuracy_score``.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -168,31 +194,31 @@ def accuracy(
       0.5
     """
     fn = "accuracy"
-    s, y = jnp.asarray(scores), jnp.asarray(labels)
+    s = jnp.asarray(scores)
     checks.check_rank(fn, "scores", s, set(range(1, 33)))
-    if y.shape != s.shape[:-1]:
-        checks.fail(fn, f"labels has shape {y.shape}; expected {s.shape[:-1]}")
+    y = checks.row_values(fn, "targets", targets, s.shape[:-1])
     if not isinstance(top_k, int) or not 1 <= top_k <= s.shape[-1]:
         checks.fail(fn, f"top_k must be an int in [1, {s.shape[-1]}]; got {top_k!r}")
     _, top = jax.lax.top_k(s, top_k)
     hit = jnp.any(top == y[..., None], axis=-1).astype(jnp.float32)
-    mask = mask_of(fn, where, y.shape)
-    keep = jnp.ones_like(hit) if mask is None else mask.astype(hit.dtype)
+    keep = _keep_of(fn, where, y.shape, hit.dtype)
     hits, total = psum((jnp.sum(hit * keep), jnp.sum(keep)), axis_name)
     return safe_div(hits, total)
 
 
-def _decisions(fn: str, predictions: Array, labels: Array, num_classes, threshold):
-    """Hard predicted labels and true labels, and the number of classes (None: binary)."""
-    pred, y = jnp.asarray(predictions), jnp.asarray(labels)
+def _decisions(
+    fn: str, predictions: ArrayLike, targets: ArrayLike, num_classes: int | None, threshold: float
+) -> tuple[Array, Array, int | None]:
+    """Hard predicted and true class ids, and the number of classes (None: binary)."""
+    pred, y = jnp.asarray(predictions), jnp.asarray(targets)
     scores = pred.ndim == y.ndim + 1 and pred.shape[:-1] == y.shape
     if jnp.issubdtype(pred.dtype, jnp.floating) and scores:
         return jnp.argmax(pred, -1), y, pred.shape[-1]
     if pred.shape != y.shape:
         checks.fail(
             fn,
-            f"labels has shape {y.shape} but predictions has shape {pred.shape}; "
-            "predictions are labels (same shape), scores [..., C], or binary "
+            f"targets has shape {y.shape} but predictions has shape {pred.shape}; "
+            "predictions are class ids (same shape), scores [..., C], or binary "
             "probabilities (same shape)",
         )
     if jnp.issubdtype(pred.dtype, jnp.floating):
@@ -201,27 +227,30 @@ def _decisions(fn: str, predictions: Array, labels: Array, num_classes, threshol
 
 
 def confusion_counts(
-    predictions: Array,
-    labels: Array,
+    predictions: ArrayLike,
+    targets: ArrayLike,
     *,
     num_classes: int | None = None,
     threshold: float = 0.5,
-    where: Array | None = None,
+    where: ArrayLike | None = None,
     axis_name: AxisName = None,
 ) -> ConfusionCounts:
     """True/false positives/negatives, per class or for the positive class.
 
     Args:
-      predictions: predicted labels (same shape as ``labels``), scores ``[..., C]``
-        (argmax), or binary probabilities/scores (same shape, positive above
-        ``threshold``).
-      labels: integer labels.
-      num_classes: C for integer predictions; None means binary 0/1 labels.
+      predictions: predicted class ids (same shape as ``targets``), scores
+        ``[..., C]`` (argmax), or binary probabilities/scores (same shape, positive
+        above ``threshold``).
+      targets: integer class ids ``[...]``.
+      num_classes: C for integer predictions; None means binary 0/1 targets.
       threshold: for binary float predictions.
-      where: samples to count. axis_name: counts across devices.
+      where: boolean ``[...]``; False samples are not counted.
+      axis_name: counts are summed across devices.
 
     Returns:
       :class:`ConfusionCounts` of ``[C]`` counts, or scalars for binary.
+
+    Its ``tp`` is the diagonal of scikit-learn's ``confusion_matrix``.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -230,9 +259,8 @@ def confusion_counts(
       [1, 1, 1, 0]
     """
     fn = "confusion_counts"
-    pred, y, classes = _decisions(fn, predictions, labels, num_classes, threshold)
-    mask = mask_of(fn, where, y.shape)
-    keep = jnp.ones(y.shape, jnp.float32) if mask is None else mask.astype(jnp.float32)
+    pred, y, classes = _decisions(fn, predictions, targets, num_classes, threshold)
+    keep = _keep_of(fn, where, y.shape, jnp.float32)
     if classes is None:
         pred_pos, true_pos = pred == 1, y == 1
     else:
@@ -241,7 +269,7 @@ def confusion_counts(
         keep = keep[..., None]
     axes = tuple(range(y.ndim))
 
-    def count(a, b):
+    def count(a: Array, b: Array) -> Array:
         return jnp.sum((a & b) * keep, axis=axes)
 
     tp, fp = count(pred_pos, true_pos), count(pred_pos, ~true_pos)
@@ -250,25 +278,31 @@ def confusion_counts(
 
 
 def precision_recall_f1(
-    predictions: Array,
-    labels: Array,
+    predictions: ArrayLike,
+    targets: ArrayLike,
     *,
     average: str = "binary",
     num_classes: int | None = None,
     threshold: float = 0.5,
-    where: Array | None = None,
+    where: ArrayLike | None = None,
     axis_name: AxisName = None,
 ) -> tuple[Array, Array, Array]:
     """Precision, recall and F1, as scikit-learn computes them (``zero_division=0``).
 
     Args:
-      predictions, labels, num_classes, threshold, where, axis_name: as
-        :func:`confusion_counts`.
+      predictions: as :func:`confusion_counts`.
+      targets: integer class ids ``[...]``.
       average: ``"binary"`` (the positive class 1), ``"macro"`` (unweighted mean
         over classes) or ``"micro"`` (from the summed counts).
+      num_classes: C for integer predictions; None means binary 0/1 targets.
+      threshold: for binary float predictions.
+      where: boolean ``[...]``; False samples are not counted.
+      axis_name: counts are summed across devices.
 
     Returns:
       ``(precision, recall, f1)`` scalars.
+
+    Matches scikit-learn's ``precision_recall_fscore_support``.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -280,7 +314,7 @@ def precision_recall_f1(
     checks.check_option(fn, "average", average, ("binary", "macro", "micro"))
     c = confusion_counts(
         predictions,
-        labels,
+        targets,
         num_classes=num_classes,
         threshold=threshold,
         where=where,
@@ -298,56 +332,85 @@ def precision_recall_f1(
     return precision, recall, f1
 
 
-def _overlap_score(predictions, labels, num_classes, threshold, where, axis_name, dice):
-    c = confusion_counts(
-        predictions,
-        labels,
-        num_classes=num_classes,
-        threshold=threshold,
-        where=where,
-        axis_name=axis_name,
-    )
-    if dice:
-        return safe_div(2.0 * c.tp, 2.0 * c.tp + c.fp + c.fn)
-    return safe_div(c.tp, c.tp + c.fp + c.fn)
-
-
 def iou_score(
-    predictions: Array,
-    labels: Array,
+    predictions: ArrayLike,
+    targets: ArrayLike,
     *,
     num_classes: int | None = None,
     threshold: float = 0.5,
-    where: Array | None = None,
+    where: ArrayLike | None = None,
     axis_name: AxisName = None,
 ) -> Array:
-    """Hard intersection over union, TP / (TP + FP + FN), per class (``[C]``) or for
-    the positive class; average with ``jnp.mean`` for mIoU. A class absent from
-    both prediction and labels scores 0.
+    """Hard intersection over union, TP / (TP + FP + FN), per class or for the
+    positive class; average with ``jnp.mean`` for mIoU.
+
+    Args:
+      predictions: as :func:`confusion_counts`.
+      targets: integer class ids ``[...]``.
+      num_classes: C for integer predictions; None means binary 0/1 targets.
+      threshold: for binary float predictions.
+      where: boolean ``[...]``; False samples (pixels) are not counted.
+      axis_name: counts are summed across devices.
+
+    Returns:
+      ``[C]`` scores, or a scalar for binary. A class absent from both predictions
+      and targets scores 0.
+
+    Matches scikit-learn's ``jaccard_score(average=None)``.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
       >>> float(jaxloss.iou_score(jnp.array([1, 1, 0]), jnp.array([1, 0, 0])))
       0.5
     """
-    return _overlap_score(predictions, labels, num_classes, threshold, where, axis_name, dice=False)
+    c = confusion_counts(
+        predictions,
+        targets,
+        num_classes=num_classes,
+        threshold=threshold,
+        where=where,
+        axis_name=axis_name,
+    )
+    return safe_div(c.tp, c.tp + c.fp + c.fn)
 
 
 def dice_score(
-    predictions: Array,
-    labels: Array,
+    predictions: ArrayLike,
+    targets: ArrayLike,
     *,
     num_classes: int | None = None,
     threshold: float = 0.5,
-    where: Array | None = None,
+    where: ArrayLike | None = None,
     axis_name: AxisName = None,
 ) -> Array:
     """Hard Dice (F1) score, 2 TP / (2 TP + FP + FN), per class or for the positive
     class.
+
+    Args:
+      predictions: as :func:`confusion_counts`.
+      targets: integer class ids ``[...]``.
+      num_classes: C for integer predictions; None means binary 0/1 targets.
+      threshold: for binary float predictions.
+      where: boolean ``[...]``; False samples (pixels) are not counted.
+      axis_name: counts are summed across devices.
+
+    Returns:
+      ``[C]`` scores, or a scalar for binary. A class absent from both predictions
+      and targets scores 0.
+
+    Matches scikit-learn's ``f1_score(average=None)``.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
       >>> round(float(jaxloss.dice_score(jnp.array([1, 1, 0]), jnp.array([1, 0, 0]))), 4)
       0.6667
     """
-    return _overlap_score(predictions, labels, num_classes, threshold, where, axis_name, dice=True)
+    c = confusion_counts(
+        predictions,
+        targets,
+        num_classes=num_classes,
+        threshold=threshold,
+        where=where,
+        axis_name=axis_name,
+    )
+    return safe_div(2.0 * c.tp, 2.0 * c.tp + c.fp + c.fn)

@@ -19,6 +19,15 @@ def example(spec: LossSpec, batch: int = BATCH, extreme: bool = False, seed: int
     return spec.example(jax.random.key(seed), batch, extreme)
 
 
+def draws_random(ex: Example) -> bool:
+    """Whether the example hands the loss a PRNG key: the loss then draws random
+    numbers over its batch, so slicing rows away changes the other rows' draws."""
+    return any(
+        isinstance(v, jax.Array) and jax.dtypes.issubdtype(v.dtype, jax.dtypes.prng_key)
+        for v in ex.kwargs.values()
+    )
+
+
 def call(spec: LossSpec, ex: Example, args=None, **overrides):
     return registry.call(spec, ex, args, **overrides)
 

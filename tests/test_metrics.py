@@ -20,9 +20,9 @@ from sklearn import metrics as skm
 import jaxloss
 
 
-def _np_ece(confidence, hit, n_bins, right_closed):
+def _np_ece(confidence, hit, num_bins, right_closed):
     ece, n = 0.0, len(confidence)
-    edges = np.linspace(0, 1, n_bins + 1)
+    edges = np.linspace(0, 1, num_bins + 1)
     for lo, hi in itertools.pairwise(edges):
         if right_closed:
             sel = (
@@ -37,23 +37,23 @@ def _np_ece(confidence, hit, n_bins, right_closed):
     return ece
 
 
-@pytest.mark.parametrize("n_bins", (5, 10, 15))
-def test_ece_both_forms_against_direct_binning(n_bins):
-    rng = np.random.default_rng(n_bins)
+@pytest.mark.parametrize("num_bins", (5, 10, 15))
+def test_ece_both_forms_against_direct_binning(num_bins):
+    rng = np.random.default_rng(num_bins)
     logits = 2 * rng.standard_normal((400, 4))
     probs = np.asarray(jax.nn.softmax(jnp.asarray(logits, jnp.float32)), np.float64)
     labels = rng.integers(0, 4, 400)
     confidence = probs.max(-1)
-    expected = _np_ece(confidence, (probs.argmax(-1) == labels).astype(float), n_bins, True)
+    expected = _np_ece(confidence, (probs.argmax(-1) == labels).astype(float), num_bins, True)
     assert_close(
-        jaxloss.expected_calibration_error(probs.astype(np.float32), labels, n_bins=n_bins),
+        jaxloss.expected_calibration_error(probs.astype(np.float32), labels, num_bins=num_bins),
         expected,
         rtol=1e-5,
     )
     p = rng.uniform(size=300).astype(np.float32)
     y = (rng.uniform(size=300) < p).astype(int)
-    expected = _np_ece(p.astype(np.float64), y.astype(float), n_bins, False)
-    assert_close(jaxloss.expected_calibration_error(p, y, n_bins=n_bins), expected, rtol=1e-5)
+    expected = _np_ece(p.astype(np.float64), y.astype(float), num_bins, False)
+    assert_close(jaxloss.expected_calibration_error(p, y, num_bins=num_bins), expected, rtol=1e-5)
 
 
 def test_ece_matches_seed_003_and_survives_empty_bins():
@@ -146,6 +146,23 @@ def test_empty_class_scores_zero_not_nan():
     )
     assert np.all(np.isfinite([p, r, f]))
     assert float(jaxloss.iou_score(jnp.zeros(4), jnp.zeros(4, int))) == 0.0
+
+
+def test_metrics_take_targets_and_num_bins_keywords():
+    probs, y = jnp.array([0.1, 0.9, 0.8]), jnp.array([0, 1, 0])
+    d = jaxloss.reliability_diagram(probs, targets=y, num_bins=2)
+    assert d.count.tolist() == [1.0, 2.0]
+    assert_close(jaxloss.expected_calibration_error(probs, targets=y, num_bins=2), 0.8 / 3)
+    scores = jnp.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7]])
+    assert_close(jaxloss.accuracy(scores, targets=y), 2 / 3)
+    hard = jnp.array([0, 1, 1])
+    for metric in (jaxloss.confusion_counts, jaxloss.iou_score, jaxloss.dice_score):
+        metric(hard, targets=y, num_classes=2)
+    assert_close(jaxloss.precision_recall_f1(hard, targets=y), (0.5, 1.0, 2 / 3))
+    with pytest.raises(TypeError):
+        jaxloss.expected_calibration_error(probs, y, n_bins=2)
+    with pytest.raises(TypeError):
+        jaxloss.accuracy(scores, labels=y)
 
 
 # ----------------------------------------------------------------- composition

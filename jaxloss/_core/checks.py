@@ -21,6 +21,7 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 from jax.experimental import checkify
 
 from jaxloss._core.types import REDUCTIONS, Array, ArrayLike
@@ -33,7 +34,7 @@ def fail(fn: str, message: str, error: type[Exception] = ValueError) -> NoReturn
 def is_traced(value: Any) -> bool:
     """Whether a hyperparameter is a tracer (under ``jit``/``grad``), whose value
     cannot choose a code path or be range-checked at trace time."""
-    return isinstance(value, jax.core.Tracer)
+    return isinstance(value, Tracer)
 
 
 def may_be_nonzero(value: Any) -> bool:

@@ -10,9 +10,10 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._core.checks import is_traced
+from jaxloss._core.types import ArrayLike
 
 
-def compute_dtype(*xs: jax.Array) -> jnp.dtype:
+def compute_dtype(*xs: ArrayLike) -> jnp.dtype:
     """The dtype a loss computes in: the inputs' common float type, at least float32."""
     dtype = jnp.result_type(*xs) if xs else jnp.float32
     if not jnp.issubdtype(dtype, jnp.floating):
@@ -20,7 +21,7 @@ def compute_dtype(*xs: jax.Array) -> jnp.dtype:
     return jnp.promote_types(dtype, jnp.float32)
 
 
-def upcast(*xs: jax.Array) -> tuple[jax.Array, ...]:
+def upcast(*xs: ArrayLike) -> tuple[jax.Array, ...]:
     """Casts arrays to their common compute dtype (bf16/f16/int become float32)."""
     dtype = compute_dtype(*xs)
     return tuple(jnp.asarray(x).astype(dtype) for x in xs)

@@ -7,16 +7,17 @@ every jaxloss function.
 
 from __future__ import annotations
 
-import jax
+from collections.abc import Sequence
+
 import jax.numpy as jnp
 
 from jaxloss._core import checks
 from jaxloss._core.numerics import safe_div, upcast
 from jaxloss._core.sharding import psum
-from jaxloss._core.types import AxisName
+from jaxloss._core.types import Array, ArrayLike, AxisName
 
 
-def mask_of(fn: str, where: jax.Array | None, shape: tuple[int, ...]) -> jax.Array | None:
+def mask_of(fn: str, where: ArrayLike | None, shape: tuple[int, ...]) -> Array | None:
     """Validates ``where`` and broadcasts it to ``shape``."""
     if where is None:
         return None
@@ -26,7 +27,7 @@ def mask_of(fn: str, where: jax.Array | None, shape: tuple[int, ...]) -> jax.Arr
     return jnp.broadcast_to(where, shape)
 
 
-def fill_masked(mask: jax.Array | None, x: jax.Array, fill: float) -> jax.Array:
+def fill_masked(mask: Array | None, x: Array, fill: float) -> Array:
     """``x`` with masked-out entries replaced by a harmless ``fill``.
 
     Masking the loss alone zeroes masked entries' value and upstream gradient, but
@@ -39,12 +40,12 @@ def fill_masked(mask: jax.Array | None, x: jax.Array, fill: float) -> jax.Array:
 def prepare_pair(
     fn: str,
     output_name: str,
-    output: jax.Array,
-    targets: jax.Array,
-    where: jax.Array | None,
+    output: ArrayLike,
+    targets: ArrayLike,
+    where: ArrayLike | None,
     *,
     target_fill: float = 0.0,
-) -> tuple[jax.Array, jax.Array, jax.Array | None]:
+) -> tuple[Array, Array, Array | None]:
     """Validates an elementwise (output, targets) pair, upcasts both to the compute
     dtype and fills masked-out entries (output 0, targets ``target_fill``), so NaN
     or Inf there (padding) cannot reach a gradient.
@@ -63,12 +64,12 @@ def prepare_pair(
 def prepare_arrays(
     fn: str,
     names: tuple[str, ...],
-    arrays,
-    where: jax.Array | None,
+    arrays: Sequence[ArrayLike],
+    where: ArrayLike | None,
     *,
     mask_axes: int | None = None,
     rank: int | set[int] | None = None,
-) -> tuple[list[jax.Array], jax.Array | None]:
+) -> tuple[list[Array], Array | None]:
     """Validates same-shaped float arrays (embeddings, samples, images), upcasts
     them and zeroes what ``where`` masks out, so NaN padding there reaches nothing.
 
@@ -76,31 +77,31 @@ def prepare_arrays(
     ``[..., D]`` vectors with -1, all but the last) or, with None, every element. Returns
     the arrays and the mask broadcast to the axes it covers.
     """
-    arrays = [jnp.asarray(a) for a in arrays]
-    for name, a in zip(names, arrays, strict=True):
+    given = [jnp.asarray(a) for a in arrays]
+    for name, a in zip(names, given, strict=True):
         checks.check_floating(fn, name, a)
         checks.check_rank(fn, name, a, rank if rank is not None else set(range(1, 33)))
-    for name, a in zip(names[1:], arrays[1:], strict=True):
-        checks.check_same_shape(fn, names[0], arrays[0], name, a)
-    arrays = list(upcast(*arrays))
-    shape = arrays[0].shape
+    for name, a in zip(names[1:], given[1:], strict=True):
+        checks.check_same_shape(fn, names[0], given[0], name, a)
+    computed = list(upcast(*given))
+    shape = computed[0].shape
     mask = mask_of(fn, where, shape if mask_axes is None else shape[:mask_axes])
     if mask is None:
-        return arrays, None
+        return computed, None
     full = mask.reshape(mask.shape + (1,) * (len(shape) - mask.ndim))
-    return [fill_masked(full, a, 0.0) for a in arrays], mask
+    return [fill_masked(full, a, 0.0) for a in computed], mask
 
 
 def reduce_loss(
-    loss: jax.Array,
+    loss: ArrayLike,
     *,
     fn: str,
     reduction: str = "mean",
-    weight: jax.Array | None = None,
-    where: jax.Array | None = None,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
     axis_name: AxisName = None,
-    normalizer: jax.Array | None = None,
-) -> jax.Array:
+    normalizer: ArrayLike | None = None,
+) -> Array:
     r"""Weights, masks and reduces an unreduced loss.
 
     .. math::
@@ -125,7 +126,7 @@ def reduce_loss(
       float32 or wider whatever the input dtype.
     """
     checks.check_reduction(fn, reduction)
-    (loss,) = upcast(loss)
+    (loss,) = upcast(jnp.asarray(loss))
     if weight is not None:
         weight = jnp.asarray(weight)
         checks.check_numeric(fn, "weight", weight)
@@ -140,6 +141,8 @@ def reduce_loss(
     if reduction == "sum":
         return psum(total, axis_name)
     if normalizer is None:
-        normalizer = jnp.sum(mask, dtype=loss.dtype) if mask is not None else loss.size
-    total, normalizer = psum((total, jnp.asarray(normalizer, loss.dtype)), axis_name)
-    return safe_div(total, normalizer)
+        count = jnp.sum(mask, dtype=loss.dtype) if mask is not None else loss.size
+    else:
+        count = normalizer
+    total, count = psum((total, jnp.asarray(count, loss.dtype)), axis_name)
+    return safe_div(total, count)

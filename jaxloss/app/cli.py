@@ -1,9 +1,9 @@
 """The ``jaxloss`` command (also ``python -m jaxloss``).
 
-``list`` prints the registry, ``recommend`` the sources' decision guides,
-``demo`` trains small models under competing losses, ``bench`` runs the
-benchmark harness and ``check`` the stability table. Output goes through rich
-on a terminal, plain aligned text when piped.
+``list`` prints the registry, ``recommend`` the sources' decision guides and
+``check`` the stability table. ``demo`` (the tour of ``examples/``) and ``bench``
+(the harness of ``benchmarks/``) run those folders of the source checkout.
+Output goes through rich on a terminal, plain aligned text when piped.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from jaxloss.app import checkout, demo
 from jaxloss.app.recommend import (
     GENERATIVE,
     IMBALANCE,
@@ -76,22 +77,23 @@ def update_readme(path: str) -> bool:
 
 def _print_table(title: str | None, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     """A rich table on a terminal; plain aligned text when piped (or without rich)."""
-    try:
-        from rich.console import Console
-        from rich.table import Table
-    except ImportError:
-        Console = None
-    if Console is None or not sys.stdout.isatty():
-        if title:
-            print(title)
-        print(format_table(rows, header))
-        return
-    table = Table(title=title, title_justify="left", show_lines=False)
-    for column in header:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*map(str, row))
-    Console().print(table)
+    if sys.stdout.isatty():
+        try:
+            from rich.console import Console
+            from rich.table import Table
+        except ImportError:
+            pass
+        else:
+            table = Table(title=title, title_justify="left", show_lines=False)
+            for column in header:
+                table.add_column(column, overflow="fold")
+            for row in rows:
+                table.add_row(*map(str, row))
+            Console().print(table)
+            return
+    if title:
+        print(title)
+    print(format_table(rows, header))
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -183,34 +185,12 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _checkout_module(name: str):
-    """Imports ``benchmarks.*`` from the source checkout this package lives in."""
-    import importlib
-    import pathlib
-
-    checkout = pathlib.Path(__file__).resolve().parent.parent
-    if (checkout / "benchmarks").is_dir() and str(checkout) not in sys.path:
-        sys.path.insert(0, str(checkout))
-    return importlib.import_module(name)
-
-
 def _bench(argv: Sequence[str]) -> int:
-    try:
-        harness = _checkout_module("benchmarks.harness")
-    except ImportError as exc:
-        print(f"jaxloss bench needs a source checkout with benchmarks/ ({exc})", file=sys.stderr)
+    benchmarks = checkout.folder("benchmarks")
+    if benchmarks is None:
+        print(checkout.missing("bench", "benchmarks"), file=sys.stderr)
         return 2
-    return harness.main(list(argv))
-
-
-def _demo(argv: Sequence[str]) -> int:
-    try:
-        from jaxloss.app import demo
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        print(f"jaxloss demo needs the examples extra: pip install 'jaxloss[examples]' ({exc})")
-        return 2
-    demo.main(list(argv))
-    return 0
+    return checkout.import_package(benchmarks, "harness").main(list(argv))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -230,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec = commands.add_parser(
         "recommend",
         help="which loss for your task (the sources' decision guides)",
-        description=recommend.__doc__.split("\n\n")[0],
+        description=(recommend.__doc__ or "").split("\n\n")[0],
     )
     rec.add_argument("--task", required=True, help=f"one of {', '.join(TASKS)}")
     rec.add_argument("--imbalance", choices=IMBALANCE)
@@ -272,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["bench"]:
         return _bench(argv[1:])
     if argv[:1] == ["demo"]:
-        return _demo(argv[1:])
+        return demo.main(argv[1:])
     args = build_parser().parse_args(argv)
     return args.run(args)
 

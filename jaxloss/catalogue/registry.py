@@ -138,10 +138,3 @@ def names(family: str | None = None) -> list[str]:
 
 def all_losses(family: str | None = None) -> list[LossSpec]:
     return [s for s in _REGISTRY.values() if family is None or s.family == family]
-
-
-def add_spec(spec: LossSpec) -> LossSpec:  # transitional: the old registration style
-    if spec.name in _REGISTRY:
-        raise ValueError(f"jaxloss.registry: {spec.name!r} is already registered")
-    _REGISTRY[spec.name] = spec
-    return spec

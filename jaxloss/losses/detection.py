@@ -20,9 +20,7 @@ import jax.numpy as jnp
 from jaxloss._core import checks
 from jaxloss._core.numerics import safe_div, upcast
 from jaxloss._core.reduce import mask_of, reduce_loss
-from jaxloss._core.types import Array, AxisName
-from jaxloss.catalogue.registry import Example, LossSpec
-from jaxloss.catalogue.registry import add_spec as register
+from jaxloss._core.types import Array, ArrayLike, AxisName
 
 __all__ = [
     "box_iou_loss",
@@ -40,7 +38,9 @@ class _Pair(NamedTuple):
     iou: Array
 
 
-def _pair(fn: str, boxes1: Array, boxes2: Array, where: Array | None, eps: float) -> _Pair:
+def _pair(
+    fn: str, boxes1: ArrayLike, boxes2: ArrayLike, where: ArrayLike | None, eps: float
+) -> _Pair:
     boxes1, boxes2 = jnp.asarray(boxes1), jnp.asarray(boxes2)
     for name, boxes in (("boxes1", boxes1), ("boxes2", boxes2)):
         checks.check_floating(fn, name, boxes)
@@ -86,12 +86,12 @@ def _center_penalty(p: _Pair, eps: float) -> Array:
 
 
 def box_iou_loss(
-    boxes1: Array,
-    boxes2: Array,
+    boxes1: ArrayLike,
+    boxes2: ArrayLike,
     *,
     eps: float = 1e-7,
-    weight: Array | None = None,
-    where: Array | None = None,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
@@ -103,12 +103,15 @@ def box_iou_loss(
       boxes1, boxes2: ``[..., 4]`` boxes ``(x1, y1, x2, y2)``, e.g. predicted and target.
       eps: keeps two empty boxes finite.
       weight, where: broadcastable to ``[...]`` (one entry per box).
+      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+      axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
 
     Symmetric in its arguments. Its gradient is zero when the boxes do not
     overlap; GIoU, DIoU and CIoU add terms that are not.
+    References: Yu et al. (2016), "UnitBox: An Advanced Object Detection Network".
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -130,12 +133,12 @@ def box_iou_loss(
 
 
 def generalized_box_iou_loss(
-    boxes1: Array,
-    boxes2: Array,
+    boxes1: ArrayLike,
+    boxes2: ArrayLike,
     *,
     eps: float = 1e-7,
-    weight: Array | None = None,
-    where: Array | None = None,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
@@ -149,6 +152,8 @@ def generalized_box_iou_loss(
       boxes1, boxes2: ``[..., 4]`` boxes ``(x1, y1, x2, y2)``.
       eps: in both denominators, as torchvision.
       weight, where: broadcastable to ``[...]``.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+      axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
@@ -175,12 +180,12 @@ def generalized_box_iou_loss(
 
 
 def distance_box_iou_loss(
-    boxes1: Array,
-    boxes2: Array,
+    boxes1: ArrayLike,
+    boxes2: ArrayLike,
     *,
     eps: float = 1e-7,
-    weight: Array | None = None,
-    where: Array | None = None,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
@@ -195,6 +200,8 @@ def distance_box_iou_loss(
       boxes1, boxes2: ``[..., 4]`` boxes ``(x1, y1, x2, y2)``.
       eps: in the IoU and the diagonal, as torchvision.
       weight, where: broadcastable to ``[...]``.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+      axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
@@ -225,12 +232,12 @@ def _aspect_angle(w: Array, h: Array) -> Array:
 
 
 def complete_box_iou_loss(
-    boxes1: Array,
-    boxes2: Array,
+    boxes1: ArrayLike,
+    boxes2: ArrayLike,
     *,
     eps: float = 1e-7,
-    weight: Array | None = None,
-    where: Array | None = None,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
@@ -248,6 +255,8 @@ def complete_box_iou_loss(
         aspect term is symmetric, so the order only matters for naming).
       eps: in the IoU, the diagonal and alpha, as torchvision.
       weight, where: broadcastable to ``[...]``.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+      axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
@@ -273,53 +282,4 @@ def complete_box_iou_loss(
     loss = 1.0 - p.iou + _center_penalty(p, eps) + alpha * v
     return reduce_loss(
         fn=fn, loss=loss, where=where, weight=weight, reduction=reduction, axis_name=axis_name
-    )
-
-
-# ------------------------------------------------------------------ registry entries
-
-
-def _boxes_example(key: Array, batch: int, extreme: bool = False) -> Example:
-    """``[batch, 4]`` predicted and target boxes around the unit square; extreme
-    boxes are identical, disjoint, zero-area (a point and a line) or far apart."""
-    k1, k2, k3 = jax.random.split(key, 3)
-    corner = jax.random.uniform(k1, (batch, 2), maxval=10.0)
-    size = jax.random.uniform(k2, (batch, 2), minval=0.5, maxval=5.0)
-    target = jnp.concatenate([corner, corner + size], axis=-1)
-    jitter = jax.random.normal(k3, (batch, 4)) * jnp.concatenate([size, size], -1) * 0.3
-    pred = target + jitter
-    pred = jnp.concatenate(
-        [jnp.minimum(pred[:, :2], pred[:, 2:]), jnp.maximum(pred[:, :2], pred[:, 2:])], -1
-    )
-    if extreme:
-        special = jnp.array(
-            [
-                [0.0, 0.0, 1.0, 1.0],  # identical to its target
-                [5.0, 5.0, 5.0, 5.0],  # a point
-                [2.0, 3.0, 9.0, 3.0],  # a line (zero height)
-                [1e4, 1e4, 1e4 + 1.0, 1e4 + 1.0],  # far away
-            ]
-        )
-        pred = pred.at[: len(special)].set(special)
-        target = target.at[0].set(special[0]).at[1].set(special[1])
-    return Example((pred, target), diff_argnums=(0, 1))
-
-
-for _fn, _matches in (
-    (box_iou_loss, "1 - IoU"),
-    (generalized_box_iou_loss, "torchvision ops.generalized_box_iou_loss"),
-    (distance_box_iou_loss, "torchvision ops.distance_box_iou_loss"),
-    (complete_box_iou_loss, "torchvision ops.complete_box_iou_loss"),
-):  # CIoU's alpha carries no gradient, so its gradient is not its derivative
-    register(
-        LossSpec(
-            name=_fn.__name__,
-            fn=_fn,
-            family="detection",
-            tasks=("detection", "boxes"),
-            input_kind="boxes1, boxes2",
-            example=_boxes_example,
-            matches=_matches,
-            true_gradient=_fn is not complete_box_iou_loss,
-        )
     )

@@ -14,26 +14,18 @@ from jaxloss._core import checks
 from jaxloss._core.numerics import p_log_ratio, xlogy
 from jaxloss._core.reduce import prepare_arrays, prepare_pair, reduce_loss
 from jaxloss._core.sharding import psum
-from jaxloss._core.types import Array, AxisName
-from jaxloss.catalogue.registry import Example, LossSpec
-from jaxloss.catalogue.registry import add_spec as register
+from jaxloss._core.types import Array, ArrayLike, AxisName
 
 __all__ = ["gaussian_kl", "js_divergence", "kl_div", "kl_divergence", "kl_divergence_with_logits"]
 
 
-def _distributions(fn: str, names: tuple[str, ...], arrays, where) -> list[Array]:
-    """Same-shaped ``[..., K]`` float arrays; ``where`` masks whole distributions."""
-    arrays, _ = prepare_arrays(fn, names, arrays, where, mask_axes=-1)
-    return arrays
-
-
 def kl_div(
-    log_probs: Array,
-    targets: Array,
+    log_probs: ArrayLike,
+    targets: ArrayLike,
     *,
     log_target: bool = False,
-    weight: Array | None = None,
-    where: Array | None = None,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
@@ -49,6 +41,11 @@ def kl_div(
         rows: the KL of each row averaged, what ``"mean"`` should be), ``"sum"``
         or ``"none"``.
       weight, where: broadcastable to the elementwise loss.
+      axis_name: mapped axis for a global mean/sum inside ``shard_map``.
+
+    Returns:
+      A scalar, or the elementwise loss (the shape of ``log_probs``) for
+      ``reduction="none"``.
 
     Matches ``torch.nn.functional.kl_div``. A target of exactly 0 contributes 0
     with finite gradients, even where the log-probability is ``-inf``.
@@ -84,12 +81,12 @@ def kl_div(
 
 
 def kl_divergence(
-    p: Array,
-    q: Array,
+    p: ArrayLike,
+    q: ArrayLike,
     *,
     eps: float = 1e-12,
-    weight: Array | None = None,
-    where: Array | None = None,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
@@ -103,6 +100,8 @@ def kl_divergence(
         costs :math:`p\log(p/\epsilon)` instead of infinity. Zeros in p
         contribute exactly 0, with finite gradients.
       weight, where: broadcastable to ``[...]`` (one value per distribution).
+      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+      axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
@@ -110,6 +109,7 @@ def kl_divergence(
     Seed 001's formula; it clips both p and q to [1e-7, 1 - 1e-7], which moves
     every term slightly, while only q is floored here. The same as optax
     ``kl_divergence(log(q), p)`` where q > 0.
+    References: Kullback & Leibler (1951), "On Information and Sufficiency".
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -120,7 +120,7 @@ def kl_divergence(
     """
     fn = "kl_divergence"
     checks.check_range(fn, "eps", eps, low=0.0)
-    a, b = _distributions(fn, ("p", "q"), (p, q), where)
+    (a, b), _ = prepare_arrays(fn, ("p", "q"), (p, q), where, mask_axes=-1)
     loss = jnp.sum(p_log_ratio(a, jnp.maximum(b, eps)), axis=-1)
     return reduce_loss(
         fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
@@ -128,11 +128,11 @@ def kl_divergence(
 
 
 def kl_divergence_with_logits(
-    p_logits: Array,
-    q_logits: Array,
+    p_logits: ArrayLike,
+    q_logits: ArrayLike,
     *,
-    weight: Array | None = None,
-    where: Array | None = None,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
@@ -144,13 +144,16 @@ def kl_divergence_with_logits(
       p_logits, q_logits: ``[..., K]``. ``-inf`` logits (classes outside a
         support) are allowed in p_logits.
       weight, where: broadcastable to ``[...]``.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+      axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
 
     Finite for any finite logits: nothing is exponentiated before the log.
     Knowledge distillation is this with teacher logits as p (divided by a
-    temperature).
+    temperature). The same as ``optax.losses.kl_divergence_with_log_targets``
+    of ``log_softmax(q_logits)`` and ``log_softmax(p_logits)``.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -158,7 +161,9 @@ def kl_divergence_with_logits(
       0.1201
     """
     fn = "kl_divergence_with_logits"
-    a, b = _distributions(fn, ("p_logits", "q_logits"), (p_logits, q_logits), where)
+    (a, b), _ = prepare_arrays(
+        fn, ("p_logits", "q_logits"), (p_logits, q_logits), where, mask_axes=-1
+    )
     log_p, log_q = jax.nn.log_softmax(a, axis=-1), jax.nn.log_softmax(b, axis=-1)
     absent = jnp.isneginf(log_p)
     terms = jnp.exp(log_p) * (jnp.where(absent, 0.0, log_p) - jnp.where(absent, 0.0, log_q))
@@ -169,11 +174,11 @@ def kl_divergence_with_logits(
 
 
 def js_divergence(
-    p: Array,
-    q: Array,
+    p: ArrayLike,
+    q: ArrayLike,
     *,
-    weight: Array | None = None,
-    where: Array | None = None,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
@@ -186,6 +191,8 @@ def js_divergence(
     Args:
       p, q: ``[..., K]`` probabilities.
       weight, where: broadcastable to ``[...]``.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+      axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``; in [0, log 2].
@@ -193,6 +200,7 @@ def js_divergence(
     Symmetric and finite for disjoint supports (it is log 2 there), with finite
     gradients where p or q is 0. Liger's ``JSD`` with beta = 0.5 on
     probabilities.
+    References: Lin (1991), "Divergence Measures Based on the Shannon Entropy".
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -200,7 +208,7 @@ def js_divergence(
       0.6931
     """
     fn = "js_divergence"
-    a, b = _distributions(fn, ("p", "q"), (p, q), where)
+    (a, b), _ = prepare_arrays(fn, ("p", "q"), (p, q), where, mask_axes=-1)
     m = 0.5 * (a + b)
     loss = 0.5 * jnp.sum(p_log_ratio(a, m) + p_log_ratio(b, m), axis=-1)
     return reduce_loss(
@@ -209,13 +217,13 @@ def js_divergence(
 
 
 def gaussian_kl(
-    mean: Array,
-    logvar: Array,
+    mean: ArrayLike,
+    logvar: ArrayLike,
     *,
-    mean2: Array | None = None,
-    logvar2: Array | None = None,
-    weight: Array | None = None,
-    where: Array | None = None,
+    mean2: ArrayLike | None = None,
+    logvar2: ArrayLike | None = None,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
@@ -231,6 +239,8 @@ def gaussian_kl(
       mean, logvar: ``[..., L]`` of the first Gaussian (the encoder's output).
       mean2, logvar2: optional ``[..., L]`` of the second.
       weight, where: broadcastable to ``[...]`` (one value per sample).
+      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+      axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
     Returns:
       A scalar (the mean over samples of each sample's KL), or ``[...]`` for
@@ -247,66 +257,16 @@ def gaussian_kl(
     fn = "gaussian_kl"
     if (mean2 is None) != (logvar2 is None):
         checks.fail(fn, "mean2 and logvar2 go together: pass both or neither")
-    if mean2 is None:
-        mu, lv = _distributions(fn, ("mean", "logvar"), (mean, logvar), where)
+    if mean2 is None or logvar2 is None:
+        (mu, lv), _ = prepare_arrays(fn, ("mean", "logvar"), (mean, logvar), where, mask_axes=-1)
         terms = jnp.expm1(lv) - lv + mu * mu
     else:
         names = ("mean", "logvar", "mean2", "logvar2")
-        mu, lv, mu2, lv2 = _distributions(fn, names, (mean, logvar, mean2, logvar2), where)
+        arrays = (mean, logvar, mean2, logvar2)
+        (mu, lv, mu2, lv2), _ = prepare_arrays(fn, names, arrays, where, mask_axes=-1)
         d = mu - mu2
         terms = lv2 - lv + (jnp.exp(lv) + d * d) * jnp.exp(-lv2) - 1.0
     loss = 0.5 * jnp.sum(terms, axis=-1)
     return reduce_loss(
         fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
-    )
-
-
-# ------------------------------------------------------------------ registry entries
-
-
-def _distribution_example(key: Array, batch: int, extreme: bool = False, *, kind: str) -> Example:
-    """``[batch, 6]`` distributions (probabilities, logits, log-probabilities) or
-    Gaussian parameters. Extreme: exact zeros, disjoint supports, one-hot rows,
-    logits of +-1e4, log-variances of +-30."""
-    k1, k2 = jax.random.split(key)
-    shape = (batch, 6)
-    if kind == "gaussian":
-        if extreme:
-            lv = jnp.resize(jnp.array([30.0, -30.0, 0.0]), shape)
-            return Example((jnp.full(shape, 1e3), lv), diff_argnums=(0, 1))
-        return Example(
-            (jax.random.normal(k1, shape), 0.5 * jax.random.normal(k2, shape)), diff_argnums=(0, 1)
-        )
-    a, b = 2.0 * jax.random.normal(k1, shape), 2.0 * jax.random.normal(k2, shape)
-    if extreme:
-        a = jnp.resize(jnp.array([1e4, -1e4, 0.0]), shape)
-        b = jnp.resize(jnp.array([-1e4, 1e4, 0.0, 5.0]), shape)
-    if kind == "logits":
-        return Example((a, b), diff_argnums=(0, 1))
-    # probabilities from logits of scale 1: finite differences stay accurate in float64
-    p, q = jax.nn.softmax(a / 2, -1), jax.nn.softmax(b / 2, -1)
-    if kind == "kl_div":
-        return Example((jax.nn.log_softmax(b, -1), p))
-    return Example((p, q), diff_argnums=(0, 1))
-
-
-for _fn, _kind, _matches in (
-    (kl_div, "kl_div", "torch F.kl_div"),
-    (kl_divergence, "probs", "seed 001, optax kl_divergence"),
-    (kl_divergence_with_logits, "logits", "optax kl_divergence_with_log_targets"),
-    (js_divergence, "probs", "Liger JSD (beta 0.5)"),
-    (gaussian_kl, "gaussian", "VAE closed form"),
-):
-    register(
-        LossSpec(
-            name=_fn.__name__,
-            fn=_fn,
-            family="divergence",
-            tasks=("distributions", "distillation") if _kind != "gaussian" else ("vae",),
-            input_kind=", ".join(list(_fn.__annotations__)[:2]),
-            example=lambda key, batch, extreme=False, k=_kind: _distribution_example(
-                key, batch, extreme, kind=k
-            ),
-            matches=_matches,
-        )
     )

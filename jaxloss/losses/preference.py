@@ -15,32 +15,27 @@ import jax.numpy as jnp
 from jaxloss._core import checks
 from jaxloss._core.numerics import log_sigmoid
 from jaxloss._core.reduce import prepare_arrays, reduce_loss
-from jaxloss._core.types import Array, AxisName
-from jaxloss.catalogue.registry import Example, LossSpec
-from jaxloss.catalogue.registry import add_spec as register
+from jaxloss._core.types import Array, ArrayLike, AxisName
 
 __all__ = ["bradley_terry_loss", "dpo_loss", "kl_penalty", "ppo_policy_loss", "ppo_value_loss"]
 
 DPO_KINDS = ("sigmoid", "hinge", "ipo", "robust")
-
-
-def _values(fn, names, arrays, where):
-    arrays, _ = prepare_arrays(fn, names, arrays, where, rank=set(range(33)))
-    return arrays
+# per-sequence values [B], per-token values [B, T], or a single scalar
+_ANY_RANK = set(range(33))
 
 
 def dpo_loss(
-    policy_chosen_logps: Array,
-    policy_rejected_logps: Array,
-    ref_chosen_logps: Array,
-    ref_rejected_logps: Array,
+    policy_chosen_logps: ArrayLike,
+    policy_rejected_logps: ArrayLike,
+    ref_chosen_logps: ArrayLike,
+    ref_rejected_logps: ArrayLike,
     *,
     beta: float = 0.1,
     kind: str = "sigmoid",
     label_smoothing: float = 0.0,
     return_rewards: bool = False,
-    weight: Array | None = None,
-    where: Array | None = None,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array | tuple[Array, Array, Array]:
@@ -57,18 +52,27 @@ def dpo_loss(
       + \varepsilon\log\sigma(-\beta x)\big)/(1 - 2\varepsilon)`.
 
     Args:
-      policy_chosen_logps, policy_rejected_logps, ref_chosen_logps,
-        ref_rejected_logps: ``[B]`` summed log-probabilities of each completion.
+      policy_chosen_logps: ``[B]`` summed log-probabilities of the chosen
+        completions under the policy.
+      policy_rejected_logps: ``[B]``, the same for the rejected completions.
+      ref_chosen_logps: ``[B]``, the chosen completions under the reference model.
+      ref_rejected_logps: ``[B]``, the rejected completions under the reference model.
       beta: > 0, the strength of the implicit KL constraint.
-      kind: one of the above. label_smoothing: epsilon in [0, 0.5).
+      kind: one of the above.
+      label_smoothing: epsilon in [0, 0.5), the assumed rate of flipped preferences.
       return_rewards: also return the implicit rewards
         :math:`\beta(\pi_c - \rho_c)` and :math:`\beta(\pi_r - \rho_r)` (no gradient).
+      weight: broadcastable to ``[B]``; rescales each pair's loss.
+      where: boolean, broadcastable to ``[B]``; False pairs are left out.
+      reduction: ``"mean"`` (over unmasked pairs), ``"sum"`` or ``"none"``.
+      axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
     Returns:
       The loss (a scalar, or ``[B]``), and with ``return_rewards`` the tuple
       ``(loss, chosen_rewards, rejected_rewards)``.
 
-    References: Rafailov et al. (2023), "Direct Preference Optimization"; Azar
+    Matches TRL's ``DPOTrainer`` loss for ``loss_type`` sigmoid, hinge, ipo and
+    robust. References: Rafailov et al. (2023), "Direct Preference Optimization"; Azar
     et al. (2023) (IPO); Chowdhury et al. (2024) (robust DPO).
 
     Example:
@@ -92,11 +96,12 @@ def dpo_loss(
         "ref_chosen_logps",
         "ref_rejected_logps",
     )
-    pc, pr, rc, rr = _values(
+    (pc, pr, rc, rr), _ = prepare_arrays(
         fn,
         names,
         (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps),
         where,
+        rank=_ANY_RANK,
     )
     x = (pc - pr) - (rc - rr)
     eps = label_smoothing
@@ -120,12 +125,12 @@ def dpo_loss(
 
 
 def bradley_terry_loss(
-    chosen_rewards: Array,
-    rejected_rewards: Array,
+    chosen_rewards: ArrayLike,
+    rejected_rewards: ArrayLike,
     *,
-    margin: Array | None = None,
-    weight: Array | None = None,
-    where: Array | None = None,
+    margin: ArrayLike | None = None,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
@@ -134,8 +139,17 @@ def bradley_terry_loss(
     .. math:: \ell = -\log\sigma(r_c - r_r - m)
 
     Args:
-      chosen_rewards, rejected_rewards: ``[B]`` scalar rewards.
-      margin: optional ``[B]`` required gap m (Llama 2's preference-strength margin).
+      chosen_rewards: ``[B]`` scalar rewards of the chosen completions.
+      rejected_rewards: ``[B]`` scalar rewards of the rejected completions.
+      margin: optional, broadcastable to ``[B]``: the required gap m (Llama 2's
+        preference-strength margin).
+      weight: broadcastable to ``[B]``; rescales each pair's loss.
+      where: boolean, broadcastable to ``[B]``; False pairs are left out.
+      reduction: ``"mean"`` (over unmasked pairs), ``"sum"`` or ``"none"``.
+      axis_name: mapped axis for a global mean/sum inside ``shard_map``.
+
+    Returns:
+      A scalar, or ``[B]`` for ``reduction="none"``.
 
     Matches TRL's ``RewardTrainer`` loss.
     References: Bradley & Terry (1952); Ouyang et al. (2022), "InstructGPT".
@@ -146,8 +160,12 @@ def bradley_terry_loss(
       0.6931
     """
     fn = "bradley_terry_loss"
-    rc, rr = _values(
-        fn, ("chosen_rewards", "rejected_rewards"), (chosen_rewards, rejected_rewards), where
+    (rc, rr), _ = prepare_arrays(
+        fn,
+        ("chosen_rewards", "rejected_rewards"),
+        (chosen_rewards, rejected_rewards),
+        where,
+        rank=_ANY_RANK,
     )
     gap = rc - rr
     if margin is not None:
@@ -165,13 +183,13 @@ def bradley_terry_loss(
 
 
 def ppo_policy_loss(
-    log_probs: Array,
-    old_log_probs: Array,
-    advantages: Array,
+    log_probs: ArrayLike,
+    old_log_probs: ArrayLike,
+    advantages: ArrayLike,
     *,
     clip_eps: float = 0.2,
-    weight: Array | None = None,
-    where: Array | None = None,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
@@ -183,16 +201,20 @@ def ppo_policy_loss(
 
     Args:
       log_probs: ``[...]`` per-token (or per-action) log-probabilities under the
-        current policy. old_log_probs: the same under the policy that sampled.
+        current policy.
+      old_log_probs: ``[...]``, the same under the policy that sampled.
       advantages: ``[...]``.
-      clip_eps: epsilon > 0.
-      where: ``[...]`` e.g. the response mask.
+      clip_eps: epsilon > 0, the clip range of the ratio.
+      weight: broadcastable to ``[...]``; rescales each token's loss.
+      where: boolean, broadcastable to ``[...]``, e.g. the response mask.
+      reduction: ``"mean"`` (over unmasked tokens), ``"sum"`` or ``"none"``.
+      axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
     Returns:
       A scalar (mean over unmasked tokens), or ``[...]``.
 
-    The ratio is formed from the log-ratio clipped to [-50, 50] before the exp,
-    so log-ratios of +-1e4 stay finite.
+    Matches the ``pg_loss`` of TRL's PPO trainer. The ratio is formed from the
+    log-ratio clipped to [-50, 50] before the exp, so log-ratios of +-1e4 stay finite.
     References: Schulman et al. (2017), "Proximal Policy Optimization Algorithms".
 
     Example:
@@ -202,11 +224,12 @@ def ppo_policy_loss(
     """
     fn = "ppo_policy_loss"
     checks.check_range(fn, "clip_eps", clip_eps, low=0.0, low_open=True)
-    lp, old, adv = _values(
+    (lp, old, adv), _ = prepare_arrays(
         fn,
         ("log_probs", "old_log_probs", "advantages"),
         (log_probs, old_log_probs, advantages),
         where,
+        rank=_ANY_RANK,
     )
     ratio = jnp.exp(jnp.clip(lp - old, -50.0, 50.0))
     surrogate = jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * adv)
@@ -216,13 +239,13 @@ def ppo_policy_loss(
 
 
 def ppo_value_loss(
-    values: Array,
-    old_values: Array,
-    returns: Array,
+    values: ArrayLike,
+    old_values: ArrayLike,
+    returns: ArrayLike,
     *,
     clip_eps: float | None = None,
-    weight: Array | None = None,
-    where: Array | None = None,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
@@ -235,7 +258,20 @@ def ppo_value_loss(
     (:math:`\tfrac12 (V - R)^2` without ``clip_eps``).
 
     Args:
-      values, old_values, returns: ``[...]``. clip_eps: epsilon > 0 or None.
+      values: ``[...]`` value predictions of the current critic.
+      old_values: ``[...]`` value predictions when the samples were collected.
+      returns: ``[...]`` the regression targets.
+      clip_eps: epsilon > 0, or None for the unclipped loss.
+      weight: broadcastable to ``[...]``; rescales each element's loss.
+      where: boolean, broadcastable to ``[...]``, e.g. the response mask.
+      reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
+      axis_name: mapped axis for a global mean/sum inside ``shard_map``.
+
+    Returns:
+      A scalar, or ``[...]`` for ``reduction="none"``.
+
+    Matches the ``vf_loss`` of TRL's PPO trainer.
+    References: Schulman et al. (2017), "Proximal Policy Optimization Algorithms".
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -243,8 +279,12 @@ def ppo_value_loss(
       2.0
     """
     fn = "ppo_value_loss"
-    v, old, ret = _values(
-        fn, ("values", "old_values", "returns"), (values, old_values, returns), where
+    (v, old, ret), _ = prepare_arrays(
+        fn,
+        ("values", "old_values", "returns"),
+        (values, old_values, returns),
+        where,
+        rank=_ANY_RANK,
     )
     loss = jnp.square(v - ret)
     if clip_eps is not None:
@@ -257,12 +297,12 @@ def ppo_value_loss(
 
 
 def kl_penalty(
-    log_probs: Array,
-    ref_log_probs: Array,
+    log_probs: ArrayLike,
+    ref_log_probs: ArrayLike,
     *,
     kind: str = "k3",
-    weight: Array | None = None,
-    where: Array | None = None,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
@@ -274,10 +314,18 @@ def kl_penalty(
 
     Args:
       log_probs: ``[...]`` log-probabilities of the sampled tokens under the policy.
-      ref_log_probs: the same under the reference model.
+      ref_log_probs: ``[...]``, the same under the reference model.
       kind: ``"k1"``, ``"k2"`` or ``"k3"``.
+      weight: broadcastable to ``[...]``; rescales each token's penalty.
+      where: boolean, broadcastable to ``[...]``, e.g. the response mask.
+      reduction: ``"mean"`` (over unmasked tokens), ``"sum"`` or ``"none"``.
+      axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
-    k3's exponent is clipped at 50, so log-ratios of 1e4 stay finite.
+    Returns:
+      A scalar, or ``[...]`` for ``reduction="none"``.
+
+    TRL's ``kl_estimator`` ``"k1"`` and ``"k3"`` are the same estimators. k3's
+    exponent is clipped at 50, so log-ratios of 1e4 stay finite.
     References: J. Schulman (2020), "Approximating KL Divergence".
 
     Example:
@@ -287,7 +335,9 @@ def kl_penalty(
     """
     fn = "kl_penalty"
     checks.check_option(fn, "kind", kind, ("k1", "k2", "k3"))
-    lp, ref = _values(fn, ("log_probs", "ref_log_probs"), (log_probs, ref_log_probs), where)
+    (lp, ref), _ = prepare_arrays(
+        fn, ("log_probs", "ref_log_probs"), (log_probs, ref_log_probs), where, rank=_ANY_RANK
+    )
     r = ref - lp
     if kind == "k1":
         loss = -r
@@ -297,40 +347,4 @@ def kl_penalty(
         loss = jnp.expm1(jnp.minimum(r, 50.0)) - r
     return reduce_loss(
         fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
-    )
-
-
-# ------------------------------------------------------------------ registry entries
-
-
-def _preference_example(
-    key: Array, batch: int, extreme: bool = False, *, n: int, **kwargs
-) -> Example:
-    """``n`` arrays of ``[batch]`` log-probabilities (or rewards, advantages);
-    extreme ones differ by +-1e4."""
-    keys = jax.random.split(key, n)
-    scale = 1e4 if extreme else 3.0
-    arrays = tuple(-jnp.abs(jax.random.normal(k, (batch,))) * scale for k in keys)
-    return Example(arrays, kwargs, diff_argnums=(0, 1))
-
-
-for _fn, _n, _kw, _matches in (
-    (dpo_loss, 4, {"label_smoothing": 0.1}, "TRL DPOTrainer"),
-    (bradley_terry_loss, 2, {}, "TRL RewardTrainer"),
-    (ppo_policy_loss, 3, {}, "PPO clipped objective"),
-    (ppo_value_loss, 3, {"clip_eps": 0.2}, "PPO value loss"),
-    (kl_penalty, 2, {}, "k3 KL estimator"),
-):
-    register(
-        LossSpec(
-            name=_fn.__name__,
-            fn=_fn,
-            family="preference",
-            tasks=("rlhf", "preference"),
-            input_kind=", ".join(list(_fn.__annotations__)[:_n]),
-            example=lambda key, batch, extreme=False, n=_n, kw=_kw: _preference_example(
-                key, batch, extreme, n=n, **kw
-            ),
-            matches=_matches,
-        )
     )

@@ -7,23 +7,20 @@ any amount of training (exact identities, finite values).
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import pathlib
 
 import pytest
 
-from jaxloss.app import cli
+from jaxloss.app import checkout, cli
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
-SCRIPTS = sorted(p.stem for p in EXAMPLES.glob("*.py"))
+# _common.py is the tour examples' shared code, not an example
+SCRIPTS = sorted(p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_"))
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return checkout.import_script(EXAMPLES / f"{name}.py")
 
 
 def test_every_family_has_an_example():
@@ -121,3 +118,14 @@ def test_cli_tables_use_rich_on_a_terminal(capsys, monkeypatch):
     assert cli.main(["recommend", "--task", "regression", "--outliers", "some"]) == 0
     out = capsys.readouterr().out
     assert "┃" in out and "huber_loss" in out
+
+
+@pytest.mark.parametrize(("command", "folder"), [("demo", "examples"), ("bench", "benchmarks")])
+def test_demo_and_bench_without_a_checkout(command, folder, tmp_path, monkeypatch, capsys):
+    """An installed wheel has neither folder: one line says where they are, exit 2."""
+    monkeypatch.setattr(checkout, "ROOT", tmp_path)
+    assert cli.main([command, "--quick"]) == 2
+    captured = capsys.readouterr()
+    assert not captured.out
+    (line,) = captured.err.splitlines()
+    assert f"{folder}/ folder of a source checkout" in line and str(tmp_path / folder) in line

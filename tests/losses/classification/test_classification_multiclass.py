@@ -1,10 +1,10 @@
-"""Classification family: parity with PyTorch, optax and float64 NumPy, and the
-stability promises (ignored targets, masked vocabularies, extreme logits, focal terms).
+"""Softmax multi-class losses (jaxloss/losses/classification/multiclass.py): parity with
+PyTorch, optax, seed 002 and float64 NumPy, and the stability promises (ignored
+targets, masked vocabularies, extreme logits, focal terms).
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 
 import jax
@@ -14,235 +14,19 @@ import optax
 import pytest
 import torch
 import torch.nn.functional as F
+from classification_helpers import (
+    CLASS_SHAPES,
+    REDUCTIONS,
+    C,
+    class_first,
+    jax_value_grad,
+    random_labels,
+    to_torch,
+    torch_value_grad,
+)
 from helpers import assert_close
 
 import jaxloss
-
-REDUCTIONS = ("mean", "sum", "none")
-CLASS_SHAPES = [(6,), (3, 4), (2, 3, 2)]  # leading shapes: [B], tokens [B, T], pixels [B, H, W]
-C = 5
-
-
-def _t(a, grad=False):
-    t = torch.tensor(
-        np.asarray(a, np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
-    )
-    return t.requires_grad_(grad) if grad else t
-
-
-def _class_first(t):
-    return t.movedim(-1, 1).contiguous() if t.dim() > 2 else t
-
-
-def _jax_value_grad(fn, x, *args, **kwargs):
-    x = jnp.asarray(x)
-    value = fn(x, *args, **kwargs)
-    grad = jax.grad(lambda a: jnp.sum(fn(a, *args, **kwargs)))(x)
-    return value, grad
-
-
-def _torch_value_grad(fn, x, *args, class_axis=False, **kwargs):
-    tx = _t(x, grad=True)
-    inp = _class_first(tx) if class_axis else tx
-    out = fn(inp, *args, **kwargs)
-    out.sum().backward()
-    return out.detach().numpy(), tx.grad.numpy()
-
-
-def _labels(shape, rng, ignore=True):
-    y = rng.integers(0, C, size=shape)
-    if ignore:
-        y.flat[::4] = -100
-    return y
-
-
-# ----------------------------------------------------------------- binary
-
-
-@pytest.mark.parametrize("shape", [(7,), (4, 3), (2, 3, 4)])
-@pytest.mark.parametrize("weighted", [False, True])
-def test_binary_cross_entropy_matches_torch(shape, weighted):
-    rng = np.random.default_rng(0)
-    p = rng.uniform(0.01, 0.99, size=shape)
-    p.flat[:2] = [0.0, 1.0]  # exact 0 and 1: torch clamps the log at -100
-    t = rng.uniform(size=shape)
-    t.flat[:2] = [1.0, 0.0]
-    w = rng.uniform(0.5, 2.0, size=shape) if weighted else None
-    for reduction in REDUCTIONS:
-        ours = _jax_value_grad(
-            jaxloss.binary_cross_entropy, p.astype(np.float32), t, weight=w, reduction=reduction
-        )
-        ref = _torch_value_grad(
-            F.binary_cross_entropy,
-            p,
-            _t(t),
-            weight=None if w is None else _t(w),
-            reduction=reduction,
-        )
-        assert_close(ours, ref, rtol=1e-4, atol=1e-4)
-        assert np.all(np.isfinite(ours[1]))
-
-
-@pytest.mark.parametrize("shape", [(7,), (4, 3), (2, 3, 4)])
-@pytest.mark.parametrize(
-    ("weighted", "pos_weighted"), list(itertools.product([False, True], repeat=2))
-)
-def test_bce_with_logits_matches_torch_and_optax(shape, weighted, pos_weighted):
-    rng = np.random.default_rng(1)
-    x = 4 * rng.normal(size=shape)
-    t = rng.uniform(size=shape)  # soft targets
-    w = rng.uniform(0.5, 2.0, size=shape) if weighted else None
-    pw = (
-        rng.uniform(0.5, 3.0, size=shape[-1:]) if pos_weighted else None
-    )  # broadcast on the last axis
-    for reduction in REDUCTIONS:
-        ours = _jax_value_grad(
-            jaxloss.binary_cross_entropy_with_logits,
-            x.astype(np.float32),
-            t,
-            weight=w,
-            pos_weight=pw,
-            reduction=reduction,
-        )
-        ref = _torch_value_grad(
-            F.binary_cross_entropy_with_logits,
-            x,
-            _t(t),
-            weight=None if w is None else _t(w),
-            pos_weight=None if pw is None else _t(pw),
-            reduction=reduction,
-        )
-        assert_close(ours, ref, rtol=1e-5, atol=1e-5)
-    if not (weighted or pos_weighted):
-        assert_close(
-            jaxloss.binary_cross_entropy_with_logits(x, t, reduction="none"),
-            optax.sigmoid_binary_cross_entropy(
-                jnp.asarray(x, jnp.float32), jnp.asarray(t, jnp.float32)
-            ),
-        )
-
-
-def _torchvision_focal(x, t, alpha, gamma):
-    """torchvision.ops.sigmoid_focal_loss written out in float64 NumPy."""
-    p = 1 / (1 + np.exp(-x))
-    ce = np.logaddexp(0, x) - t * x
-    p_t = p * t + (1 - p) * (1 - t)
-    loss = ce * (1 - p_t) ** gamma
-    if alpha is not None and alpha >= 0:
-        loss = (alpha * t + (1 - alpha) * (1 - t)) * loss
-    return loss
-
-
-@pytest.mark.parametrize("alpha", [0.25, 0.8, -1.0, None])
-@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 3.0])
-def test_sigmoid_focal_matches_torchvision_formula_and_optax(alpha, gamma):
-    rng = np.random.default_rng(2)
-    x = 3 * rng.normal(size=(6, 5))
-    t = (rng.uniform(size=(6, 5)) < 0.3).astype(np.float64)
-    ref = _torchvision_focal(x, t, alpha, gamma)
-    ours = jaxloss.sigmoid_focal_loss(
-        x.astype(np.float32), t, alpha=alpha, gamma=gamma, reduction="none"
-    )
-    assert_close(ours, ref, rtol=1e-5, atol=1e-6)
-    assert_close(jaxloss.sigmoid_focal_loss(x, t, alpha=alpha, gamma=gamma), ref.mean(), rtol=1e-5)
-    optax_alpha = None if alpha is None or alpha < 0 else alpha
-    assert_close(
-        ours,
-        optax.sigmoid_focal_loss(
-            jnp.asarray(x, jnp.float32), jnp.asarray(t, jnp.float32), alpha=optax_alpha, gamma=gamma
-        ),
-        rtol=1e-4,
-        atol=1e-6,
-    )
-    # gradient against the float64 formula by central differences
-    with jax.enable_x64(True):
-        g = jax.grad(
-            lambda a: jnp.sum(
-                jaxloss.sigmoid_focal_loss(
-                    a, jnp.asarray(t), alpha=alpha, gamma=gamma, reduction="sum"
-                )
-            )
-        )(jnp.asarray(x))
-        h = 1e-6
-        fd = (
-            _torchvision_focal(x + h, t, alpha, gamma) - _torchvision_focal(x - h, t, alpha, gamma)
-        ) / (2 * h)
-        assert_close(g, fd, rtol=1e-5, atol=1e-7)
-
-
-@pytest.mark.parametrize(
-    ("ours", "exponent"), [(jaxloss.hinge_loss, 1), (jaxloss.squared_hinge_loss, 2)]
-)
-def test_hinge_losses_accept_both_target_conventions(ours, exponent):
-    rng = np.random.default_rng(3)
-    s = 2 * rng.normal(size=(5, 4)).astype(np.float32)
-    y01 = (rng.uniform(size=(5, 4)) < 0.5).astype(np.float32)
-    ypm = 2 * y01 - 1
-    ref = np.maximum(0, 1 - ypm * s.astype(np.float64)) ** exponent
-    assert_close(ours(s, ypm, reduction="none"), ref)
-    assert_close(ours(s, y01, reduction="none"), ref)
-    if exponent == 1:
-        assert_close(ours(s, ypm, reduction="none"), optax.hinge_loss(s, ypm))
-    assert np.isnan(
-        float(ours(s, jnp.full((5, 4), 0.5)))
-    )  # neither convention: NaN, never a number
-
-
-def test_soft_margin_and_hinge_embedding_match_torch():
-    rng = np.random.default_rng(4)
-    x = 2 * rng.normal(size=(4, 6))
-    y = np.where(rng.uniform(size=(4, 6)) < 0.5, -1.0, 1.0)
-    d = np.abs(x)
-    for reduction in REDUCTIONS:
-        assert_close(
-            _jax_value_grad(jaxloss.soft_margin_loss, x.astype(np.float32), y, reduction=reduction),
-            _torch_value_grad(F.soft_margin_loss, x, _t(y), reduction=reduction),
-            rtol=1e-5,
-            atol=1e-6,
-        )
-        for margin in (0.5, 1.0, 2.0):
-            assert_close(
-                _jax_value_grad(
-                    jaxloss.hinge_embedding_loss,
-                    d.astype(np.float32),
-                    y,
-                    margin=margin,
-                    reduction=reduction,
-                ),
-                _torch_value_grad(
-                    F.hinge_embedding_loss, d, _t(y), margin=margin, reduction=reduction
-                ),
-                rtol=1e-5,
-                atol=1e-6,
-            )
-
-
-@pytest.mark.parametrize("shape", [(4, 6), (2, 3, 6)])
-@pytest.mark.parametrize("weighted", [False, True])
-def test_multilabel_soft_margin_matches_torch(shape, weighted):
-    rng = np.random.default_rng(5)
-    x = 3 * rng.normal(size=shape)
-    y = (rng.uniform(size=shape) < 0.4).astype(np.float64)
-    w = rng.uniform(0.5, 2.0, size=shape[-1:]) if weighted else None
-    for reduction in REDUCTIONS:
-        ours = _jax_value_grad(
-            jaxloss.multilabel_soft_margin_loss,
-            x.astype(np.float32),
-            y,
-            weight=w,
-            reduction=reduction,
-        )
-        ref = _torch_value_grad(
-            F.multilabel_soft_margin_loss,
-            x,
-            _t(y),
-            weight=None if w is None else _t(w),
-            reduction=reduction,
-        )
-        assert_close(ours, ref, rtol=1e-5, atol=1e-6)
-
-
-# ----------------------------------------------------------------- multi-class
 
 
 @pytest.mark.parametrize("lead", CLASS_SHAPES)
@@ -251,10 +35,10 @@ def test_multilabel_soft_margin_matches_torch(shape, weighted):
 def test_cross_entropy_integer_targets_matches_torch(lead, weighted, smoothing):
     rng = np.random.default_rng(6)
     x = 3 * rng.normal(size=(*lead, C))
-    y = _labels(lead, rng)
+    y = random_labels(lead, rng)
     w = rng.uniform(0.2, 3.0, size=C) if weighted else None
     for reduction in REDUCTIONS:
-        ours = _jax_value_grad(
+        ours = jax_value_grad(
             jaxloss.cross_entropy,
             x.astype(np.float32),
             jnp.asarray(y),
@@ -262,12 +46,12 @@ def test_cross_entropy_integer_targets_matches_torch(lead, weighted, smoothing):
             label_smoothing=smoothing,
             reduction=reduction,
         )
-        ref = _torch_value_grad(
+        ref = torch_value_grad(
             F.cross_entropy,
             x,
-            _t(y),
+            to_torch(y),
             class_axis=True,
-            weight=None if w is None else _t(w),
+            weight=None if w is None else to_torch(w),
             label_smoothing=smoothing,
             reduction=reduction,
         )
@@ -283,7 +67,7 @@ def test_cross_entropy_probability_targets_matches_torch(lead, weighted, smoothi
     q = rng.dirichlet(np.ones(C), size=lead)
     w = rng.uniform(0.2, 3.0, size=C) if weighted else None
     for reduction in REDUCTIONS:
-        ours = _jax_value_grad(
+        ours = jax_value_grad(
             jaxloss.cross_entropy,
             x.astype(np.float32),
             jnp.asarray(q, jnp.float32),
@@ -291,12 +75,12 @@ def test_cross_entropy_probability_targets_matches_torch(lead, weighted, smoothi
             label_smoothing=smoothing,
             reduction=reduction,
         )
-        ref = _torch_value_grad(
+        ref = torch_value_grad(
             F.cross_entropy,
             x,
-            _class_first(_t(q)),
+            class_first(to_torch(q)),
             class_axis=True,
-            weight=None if w is None else _t(w),
+            weight=None if w is None else to_torch(w),
             label_smoothing=smoothing,
             reduction=reduction,
         )
@@ -326,61 +110,27 @@ def test_cross_entropy_integer_equals_one_hot():
 def test_nll_loss_matches_torch(lead, weighted):
     rng = np.random.default_rng(9)
     logp = np.asarray(jax.nn.log_softmax(3 * rng.normal(size=(*lead, C))), np.float64)
-    y = _labels(lead, rng)
+    y = random_labels(lead, rng)
     w = rng.uniform(0.2, 3.0, size=C) if weighted else None
     for reduction in REDUCTIONS:
-        ours = _jax_value_grad(
+        ours = jax_value_grad(
             jaxloss.nll_loss, logp.astype(np.float32), jnp.asarray(y), weight=w, reduction=reduction
         )
-        ref = _torch_value_grad(
+        ref = torch_value_grad(
             F.nll_loss,
             logp,
-            _t(y),
+            to_torch(y),
             class_axis=True,
-            weight=None if w is None else _t(w),
+            weight=None if w is None else to_torch(w),
             reduction=reduction,
         )
         assert_close(ours, ref, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("p", [1, 2])
-@pytest.mark.parametrize("margin", [0.5, 1.0])
-@pytest.mark.parametrize("weighted", [False, True])
-def test_multi_margin_matches_torch(p, margin, weighted):
-    rng = np.random.default_rng(10)
-    s = rng.normal(size=(8, C))
-    y = rng.integers(0, C, size=8)
-    w = rng.uniform(0.2, 3.0, size=C) if weighted else None
-    for reduction in REDUCTIONS:
-        ours = _jax_value_grad(
-            jaxloss.multi_margin_loss,
-            s.astype(np.float32),
-            jnp.asarray(y),
-            p=p,
-            margin=margin,
-            weight=w,
-            reduction=reduction,
-        )
-        ref = _torch_value_grad(
-            F.multi_margin_loss,
-            s,
-            _t(y),
-            p=p,
-            margin=margin,
-            weight=None if w is None else _t(w),
-            reduction=reduction,
-        )
-        assert_close(ours, ref, rtol=1e-5, atol=1e-6)
-
-
-def test_multiclass_hinge_poly1_and_smooth_labels_match_optax():
+def test_poly1_and_smooth_labels_match_optax():
     rng = np.random.default_rng(11)
     s = rng.normal(size=(8, C)).astype(np.float32)
     y = rng.integers(0, C, size=8)
-    assert_close(
-        jaxloss.multiclass_hinge_loss(s, y, reduction="none"),
-        optax.losses.multiclass_hinge_loss(s, y),
-    )
     one_hot = jax.nn.one_hot(y, C)
     for eps in (1.0, 2.0, -0.5):
         ref = optax.losses.poly_loss_cross_entropy(s, one_hot, epsilon=eps)
@@ -414,17 +164,17 @@ def test_softmax_focal_matches_seed_002(alpha, gamma):
     rng = np.random.default_rng(12)
     x = 3 * rng.normal(size=(32, C))
     y = rng.integers(0, C, size=32)
-    ours = _jax_value_grad(
+    ours = jax_value_grad(
         jaxloss.softmax_focal_loss, x.astype(np.float32), jnp.asarray(y), alpha=alpha, gamma=gamma
     )
-    ref = _torch_value_grad(_SeedFocalLoss(alpha, gamma), x, _t(y))
+    ref = torch_value_grad(_SeedFocalLoss(alpha, gamma), x, to_torch(y))
     assert_close(ours, ref, rtol=1e-5, atol=1e-6)
 
 
 def test_softmax_focal_per_class_alpha_and_ignore_against_numpy():
     rng = np.random.default_rng(13)
     x = 3 * rng.normal(size=(10, C))
-    y = _labels((10,), rng)
+    y = random_labels((10,), rng)
     alpha = rng.uniform(0.1, 1.0, size=C)
     logp = x - np.log(np.exp(x).sum(-1, keepdims=True))
     keep = y != -100
@@ -463,7 +213,7 @@ def test_all_targets_ignored_gives_zero_and_zero_gradient(k):
     assert float(fn(x, y, reduction="sum")) == 0.0
     assert np.isnan(
         F.cross_entropy(
-            _t(np.asarray(x)).reshape(-1, C), _t(np.asarray(y)).reshape(-1).long()
+            to_torch(np.asarray(x)).reshape(-1, C), to_torch(np.asarray(y)).reshape(-1).long()
         ).item()
     )  # torch: NaN
 
@@ -495,15 +245,6 @@ def test_extreme_logits_and_huge_offset():
     assert np.all(np.isfinite(grad))
     uniform = jnp.full((3, 7), 1e8, jnp.float32)
     assert_close(jaxloss.cross_entropy(uniform, jnp.array([0, 3, 6])), np.log(7), rtol=1e-6)
-    for fn in (
-        jaxloss.binary_cross_entropy_with_logits,
-        jaxloss.sigmoid_focal_loss,
-        jaxloss.soft_margin_loss,
-    ):
-        g = jax.grad(lambda a, f=fn: f(a, jnp.array([1.0, 0.0, 1.0, 0.0])))(
-            jnp.array([1e4, 1e4, -1e4, -1e4])
-        )
-        assert np.all(np.isfinite(g))
 
 
 @pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
@@ -516,27 +257,15 @@ def test_low_precision_logits(dtype):
     assert low.dtype == jnp.float32
     assert_close(low, ref, rtol=1e-6)
     assert jax.grad(lambda a: jaxloss.cross_entropy(a, y))(x).dtype == dtype
-    t = jnp.asarray(rng.uniform(size=(16, C)) < 0.5, dtype)
-    assert_close(
-        jaxloss.binary_cross_entropy_with_logits(x, t),
-        jaxloss.binary_cross_entropy_with_logits(x.astype(jnp.float32), t.astype(jnp.float32)),
-        rtol=1e-6,
-    )
 
 
 @pytest.mark.parametrize("gamma", [0.0, 0.3, 1.0, 2.0, 2.5])
 def test_focal_gradients_finite_at_confident_logits(gamma):
-    x = jnp.array([1e4, 200.0, 50.0, -1e4, -200.0, 0.0])
-    t = jnp.array([1.0, 1.0, 1.0, 0.0, 0.0, 1.0])
-    g = jax.grad(lambda a: jaxloss.sigmoid_focal_loss(a, t, gamma=gamma))(x)
-    assert np.all(np.isfinite(g))
     logits = jnp.array([[1e4, 0.0, 0.0], [50.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
     labels = jnp.array([0, 0, 2])
     g = jax.grad(lambda a: jaxloss.softmax_focal_loss(a, labels, gamma=gamma))(logits)
     assert np.all(np.isfinite(g))
     if gamma >= 2:
-        h = jax.hessian(lambda a: jaxloss.sigmoid_focal_loss(a, t, gamma=gamma))(x)
-        assert np.all(np.isfinite(h))
         h = jax.hessian(lambda a: jaxloss.softmax_focal_loss(a, labels, gamma=gamma))(logits)
         assert np.all(np.isfinite(h))
 
@@ -553,8 +282,6 @@ def test_invalid_label_is_nan_and_checked_names_it(bad):
         match=rf"jaxloss\.cross_entropy: targets must be a class index in \[0, {C}\) or ignore_index; got {bad} at flat index 1",
     ):
         jaxloss.checked(jaxloss.cross_entropy)(x, y)
-    with pytest.raises(Exception, match=r"probs must be probabilities in \[0, 1\]; got 1.5"):
-        jaxloss.checked(jaxloss.binary_cross_entropy)(jnp.array([0.5, 1.5]), jnp.array([1.0, 0.0]))
 
 
 @pytest.mark.parametrize(
@@ -595,18 +322,6 @@ def test_invalid_label_is_nan_and_checked_names_it(bad):
             "jaxloss.nll_loss: targets must be integer class indices; got dtype float32",
         ),
         (
-            lambda: jaxloss.binary_cross_entropy_with_logits(
-                jnp.zeros((4, 3)), jnp.zeros((4, 3)), pos_weight=jnp.ones(4)
-            ),
-            ValueError,
-            "jaxloss.binary_cross_entropy_with_logits: pos_weight has shape (4,), which does not broadcast to the unreduced loss shape (4, 3)",
-        ),
-        (
-            lambda: jaxloss.sigmoid_focal_loss(jnp.zeros(3), jnp.zeros(3), gamma=-1.0),
-            ValueError,
-            "jaxloss.sigmoid_focal_loss: gamma must be in [0.0, inf]; got -1.0",
-        ),
-        (
             lambda: jaxloss.softmax_focal_loss(jnp.zeros((2, C)), jnp.zeros(2, int), gamma=-0.5),
             ValueError,
             "jaxloss.softmax_focal_loss: gamma must be in [0.0, inf]; got -0.5",
@@ -617,11 +332,6 @@ def test_invalid_label_is_nan_and_checked_names_it(bad):
             ),
             ValueError,
             f"jaxloss.softmax_focal_loss: alpha must have shape ({C},), one per class; got (3,)",
-        ),
-        (
-            lambda: jaxloss.multi_margin_loss(jnp.zeros((2, C)), jnp.zeros(2, int), p=3),
-            ValueError,
-            "jaxloss.multi_margin_loss: p must be one of 1, 2; got 3",
         ),
         (
             lambda: jaxloss.smooth_labels(jnp.zeros(3, int), 0.1),

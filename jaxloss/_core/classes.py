@@ -1,0 +1,284 @@
+"""The class axis: integer and probability targets against ``[..., C]`` outputs.
+
+Shared by every loss that reads a class axis (classification, language, and any
+family that scores tokens or pixels). The class axis is last; integer targets
+equal to ``ignore_index`` are left out, and a label that is neither a class nor
+``ignore_index`` gives NaN for its row (:func:`jaxloss.checked` names it) rather
+than being read as some class. Every function takes ``fn``, the public loss
+built on it, so that its errors name that loss.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss._core import checks
+from jaxloss._core.numerics import shifted_logsumexp, upcast
+from jaxloss._core.reduce import fill_masked, mask_of, prepare_pair, reduce_loss
+from jaxloss._core.types import Array, ArrayLike, AxisName
+
+__all__ = [
+    "Rows",
+    "class_axis_pair",
+    "finite_or_zero",
+    "integer_cross_entropy",
+    "logits_and_labels",
+    "pick",
+    "probability_targets",
+    "reduce_classwise",
+    "signed_targets",
+    "smoothing_rows",
+    "soft_cross_entropy",
+    "softmax_cross_entropy_rows",
+]
+
+
+class Rows(NamedTuple):
+    """Integer targets made safe to index with, and which rows count or are invalid.
+
+    ``labels [...]``: the targets, with every row that does not count (or holds an
+    invalid label) set to class 0. ``counted [...]``: rows neither ignored nor
+    masked by ``where``. ``bad [...]``: counted rows whose label is not a class.
+    """
+
+    labels: Array
+    counted: Array
+    bad: Array
+
+
+def logits_and_labels(
+    fn: str,
+    output_name: str,
+    output: ArrayLike,
+    targets: ArrayLike,
+    where: ArrayLike | None,
+    ignore_index: int | None,
+) -> tuple[Array, Rows]:
+    """Validates an ``output [..., C]`` with integer ``targets [...]``.
+
+    Args:
+      fn: the public loss, named by every error.
+      output_name: the output's argument name (``logits``, ``log_probs``, ``scores``).
+      output: ``[..., C]`` floating point.
+      targets: integer class ids ``[...]``.
+      where: boolean, broadcastable to ``[...]``; False rows may hold anything.
+      ignore_index: the id of rows to leave out, or None for none.
+
+    Returns:
+      The output upcast to the compute dtype (rows masked by ``where`` zeroed) and
+      its :class:`Rows`.
+    """
+    output, targets = jnp.asarray(output), jnp.asarray(targets)
+    checks.check_floating(fn, output_name, output)
+    if output.ndim < 1:
+        checks.fail(fn, f"{output_name} must have a class axis [..., C]; got shape {output.shape}")
+    if not jnp.issubdtype(targets.dtype, jnp.integer):
+        checks.fail(
+            fn,
+            f"targets must be integer class indices; got dtype {targets.dtype} "
+            "(float targets are probabilities, accepted only where documented)",
+            TypeError,
+        )
+    if targets.shape != output.shape[:-1]:
+        checks.fail(
+            fn,
+            f"targets has shape {targets.shape} but {output_name} has shape {output.shape}; "
+            f"integer targets must have shape {output.shape[:-1]}",
+        )
+    num_classes = output.shape[-1]
+    ignored = jnp.zeros(targets.shape, bool) if ignore_index is None else targets == ignore_index
+    in_range = (targets >= 0) & (targets < num_classes)
+    bad = ~ignored & ~in_range
+    checks.require(
+        fn, "targets", ~bad, targets, f"a class index in [0, {num_classes}) or ignore_index"
+    )
+    counted = ~ignored
+    user_mask = mask_of(fn, where, targets.shape)
+    if user_mask is not None:
+        counted = counted & user_mask
+    (x,) = upcast(output)
+    if user_mask is not None:
+        # rows masked by `where` may hold anything (padding); ignored rows are only
+        # left out, so their logits must be finite, as in torch
+        x = fill_masked(user_mask[..., None], x, 0.0)
+    labels = jnp.where(in_range & counted, targets, 0)
+    return x, Rows(labels, counted, bad & counted)
+
+
+def class_axis_pair(
+    fn: str, output_name: str, output: ArrayLike, targets: ArrayLike, where: ArrayLike | None
+) -> tuple[Array, Array, Array | None]:
+    """Validates an ``output [..., C]`` with same-shape float ``targets``.
+
+    Returns both upcast, with the rows that ``where [...]`` masks out zeroed, and
+    that mask broadcast to ``[...]`` (None without ``where``).
+    """
+    x, t, _ = prepare_pair(fn, output_name, jnp.asarray(output), jnp.asarray(targets), None)
+    if x.ndim < 1:
+        checks.fail(fn, f"{output_name} must have a class axis [..., C]; got shape {x.shape}")
+    mask = mask_of(fn, where, x.shape[:-1])
+    if mask is not None:
+        x, t = fill_masked(mask[..., None], x, 0.0), fill_masked(mask[..., None], t, 0.0)
+    return x, t, mask
+
+
+def probability_targets(
+    fn: str, output_name: str, output: ArrayLike, targets: ArrayLike, where: ArrayLike | None
+) -> tuple[Array, Array, Array | None]:
+    """:func:`class_axis_pair` for losses that take integer or probability targets:
+    a shape mismatch names both forms."""
+    output_shape, target_shape = jnp.shape(output), jnp.shape(targets)
+    if target_shape != output_shape:
+        checks.fail(
+            fn,
+            f"targets has shape {target_shape} but {output_name} has shape {output_shape}; "
+            f"probability targets must have shape {output_shape} "
+            f"(or integer class indices of shape {output_shape[:-1]})",
+        )
+    return class_axis_pair(fn, output_name, output, targets, where)
+
+
+def pick(x: Array, labels: Array) -> Array:
+    """``x[..., labels]``: each row's entry at its label, ``[..., C]`` to ``[...]``."""
+    return jnp.take_along_axis(x, labels[..., None], axis=-1)[..., 0]
+
+
+def reduce_classwise(
+    loss: Array,
+    rows: Rows,
+    *,
+    fn: str,
+    reduction: str,
+    axis_name: AxisName,
+    class_weights: Array | None = None,
+) -> Array:
+    """Reduces a per-row loss ``[...]`` over the counted rows.
+
+    Rows with an invalid label give NaN. With ``class_weights [C]`` the mean
+    divides by the weights of the counted labels (torch's weighted mean), not by
+    their count.
+    """
+    loss = jnp.where(rows.bad, jnp.nan, loss)
+    normalizer = None
+    if class_weights is not None:
+        normalizer = jnp.sum(jnp.where(rows.counted, class_weights[rows.labels], 0.0))
+    return reduce_loss(
+        loss,
+        fn=fn,
+        reduction=reduction,
+        where=rows.counted,
+        axis_name=axis_name,
+        normalizer=normalizer,
+    )
+
+
+def signed_targets(fn: str, targets: Array) -> tuple[Array, Array]:
+    """Maps {0, 1} or {-1, +1} targets to {-1, +1}.
+
+    Returns the signs and where the targets were valid; other values are
+    reported by :func:`jaxloss.checked`.
+    """
+    valid = (targets == 1) | (targets == -1) | (targets == 0)
+    checks.require(fn, "targets", valid, targets, "in {-1, +1} or {0, 1}")
+    return jnp.where(targets == 0, -1.0, targets), valid
+
+
+def smoothing_rows(shifted: Array, lse: Array, class_weights: Array | None) -> Array:
+    r"""Per row, :math:`\sum_c w_c (-\log p_c)` over the classes with finite logits.
+
+    Args:
+      shifted: ``[..., C]`` logits minus their row maximum.
+      lse: ``[...]`` the log-normaliser of ``shifted``.
+      class_weights: ``[C]`` or None (all 1).
+
+    Written from the logits (no [N, C] log-probabilities kept) and without a select
+    in the common case: only when some row holds a -inf logit (a masked vocabulary)
+    does ``lax.cond`` switch to the masked sum, which XLA CPU fuses far worse.
+    """
+    if class_weights is None:
+        plain = shifted.shape[-1] * lse - jnp.sum(shifted, axis=-1)
+    else:
+        plain = jnp.sum(class_weights) * lse - shifted @ class_weights
+
+    def masked(_):
+        finite = jnp.isfinite(shifted)
+        w = jnp.ones(shifted.shape[-1], shifted.dtype) if class_weights is None else class_weights
+        w_finite = jnp.where(finite, w, 0.0)
+        return jnp.sum(w_finite, axis=-1) * lse - jnp.sum(jnp.where(finite, w * shifted, 0.0), -1)
+
+    return jax.lax.cond(jnp.all(jnp.isfinite(plain)), lambda _: plain, masked, None)
+
+
+def finite_or_zero(log_probs: Array) -> Array:
+    """``log_probs`` with -inf (and NaN) entries set to 0."""
+    # -inf log-probabilities are classes masked out of the vocabulary: smoothing
+    # puts no mass on them rather than an infinite loss
+    return jnp.where(jnp.isfinite(log_probs), log_probs, 0.0)
+
+
+def soft_cross_entropy(
+    logits: Array, probs: Array, class_weights: Array | None
+) -> tuple[Array, Array]:
+    r"""Per row :math:`-\sum_c w_c q_c \log p_c` and the log-probabilities ``[..., C]``.
+
+    :math:`0 \log 0 = 0`, and classes with -inf logits are skipped.
+    """
+    log_probs = jax.nn.log_softmax(logits, axis=-1)
+    terms = jnp.where(probs == 0, 0.0, probs * finite_or_zero(log_probs))
+    if class_weights is not None:
+        terms = class_weights * terms
+    return -jnp.sum(terms, axis=-1), log_probs
+
+
+def softmax_cross_entropy_rows(
+    logits: Array,
+    labels: Array,
+    *,
+    class_weights: Array | None = None,
+    label_smoothing: float | Array = 0.0,
+) -> Array:
+    r"""Per-row softmax cross-entropy of integer ``labels [...]`` under ``logits [..., C]``.
+
+    .. math::
+        \ell_i = (1 - \varepsilon)\,w_{y_i}(-\log p_{i y_i})
+                 + \frac{\varepsilon}{C}\sum_c w_c(-\log p_{ic})
+
+    The labels must be valid classes (:attr:`Rows.labels`); nothing is reduced.
+    """
+    shifted, lse = shifted_logsumexp(logits)
+    loss = lse - pick(shifted, labels)
+    if class_weights is not None:
+        loss = class_weights[labels] * loss
+    if checks.may_be_nonzero(label_smoothing):
+        smooth = smoothing_rows(shifted, lse, class_weights) / logits.shape[-1]
+        loss = (1.0 - label_smoothing) * loss + label_smoothing * smooth
+    return loss
+
+
+def integer_cross_entropy(
+    fn: str,
+    logits: ArrayLike,
+    targets: ArrayLike,
+    *,
+    ignore_index: int,
+    label_smoothing: float | Array = 0.0,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    """Softmax cross-entropy of integer ``targets [...]`` under ``logits [..., C]``,
+    validated and reduced: :func:`jaxloss.cross_entropy`'s integer form, whose
+    errors name ``fn``. ``weight`` is ``[C]`` class weights; the caller checks
+    ``label_smoothing``'s range."""
+    x, rows = logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
+    class_w = checks.class_weights(fn, weight, x.shape[-1])
+    loss = softmax_cross_entropy_rows(
+        x, rows.labels, class_weights=class_w, label_smoothing=label_smoothing
+    )
+    return reduce_classwise(
+        loss, rows, fn=fn, reduction=reduction, axis_name=axis_name, class_weights=class_w
+    )

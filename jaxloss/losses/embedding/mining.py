@@ -1,0 +1,145 @@
+"""Triplet loss with the triplets mined from a labelled batch.
+
+Every miner works on the ``[B, N]`` distances of the batch's rows to every
+device's rows, so memory is O(B^2): no miner builds the ``[B, B, B]`` triplet
+tensor.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss._core import checks
+from jaxloss._core.numerics import safe_sqrt
+from jaxloss._core.reduce import reduce_loss
+from jaxloss._core.types import Array, ArrayLike, AxisName
+from jaxloss.losses.embedding._common import labelled_rows
+
+__all__ = ["batch_triplet_loss"]
+
+MINING = ("batch_hard", "batch_all", "semi_hard")
+
+
+def batch_triplet_loss(
+    embeddings: ArrayLike,
+    labels: ArrayLike,
+    *,
+    margin: float = 1.0,
+    mining: str = "batch_hard",
+    squared: bool = False,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    r"""Triplet loss with the triplets mined from a labelled batch.
+
+    .. math:: \ell(a, p, n) = \max(0,\ D_{ap} - D_{an} + m)
+
+    with :math:`D` the Euclidean distance (squared with ``squared=True``) from one
+    matrix product. ``mining``:
+
+    - ``"batch_hard"``: the farthest positive and nearest negative per anchor;
+      the mean is over anchors that have both (Hermans et al.).
+    - ``"batch_all"``: every valid triplet; the mean is over triplets with a
+      positive loss (FaceNet as used by pytorch-metric-learning and Moindrot).
+    - ``"semi_hard"``: per (anchor, positive), the nearest negative farther than
+      the positive, else the farthest negative; the mean is over
+      (anchor, positive) pairs (FaceNet; TensorFlow Addons'
+      ``triplet_semihard_loss``).
+
+    Args:
+      embeddings: ``[B, D]``. labels: ``[B]`` integers.
+      margin: m. squared: use squared distances.
+      weight, where: ``[B]``.
+      axis_name: positives and negatives come from every device.
+
+    Returns:
+      A scalar, or ``[B]`` for ``reduction="none"`` (each anchor's summed
+      triplet losses; 0 for anchors without a positive or a negative).
+
+    Matches pytorch-metric-learning ``TripletMarginLoss`` with its miners, and
+    TensorFlow Addons' ``triplet_semihard_loss``.
+    Memory is O(B^2): "batch_all" never builds the [B, B, B] triplet tensor; it
+    sorts each anchor's negative distances and sums the hinge with a prefix sum.
+    References: Schroff et al. (2015), "FaceNet"; Hermans et al. (2017), "In
+    Defense of the Triplet Loss for Person Re-Identification".
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> e = jnp.array([[0.0, 0.0], [0.0, 1.0], [2.0, 0.0], [2.0, 1.0]])
+      >>> float(jaxloss.batch_triplet_loss(e, jnp.array([0, 0, 1, 1])))
+      0.0
+    """
+    fn = "batch_triplet_loss"
+    checks.check_option(fn, "mining", mining, MINING)
+    checks.check_bool_option(fn, "squared", squared)
+    x, every, mask, positive, negative = labelled_rows(fn, embeddings, labels, where, axis_name)
+    sq = jnp.sum(x * x, -1)[:, None] + jnp.sum(every * every, -1)[None, :] - 2.0 * x @ every.T
+    d = jnp.maximum(sq, 0.0) if squared else safe_sqrt(jnp.maximum(sq, 0.0))
+    if mining == "batch_hard":
+        loss, anchors = _batch_hard(d, positive=positive, negative=negative, margin=margin)
+        anchors = anchors if mask is None else anchors & mask
+        return reduce_loss(
+            loss, fn=fn, reduction=reduction, weight=weight, where=anchors, axis_name=axis_name
+        )
+    # each anchor's negative distances in increasing order (inf past the last)
+    neg_sorted = jnp.sort(jnp.where(negative, d, jnp.inf), axis=1)
+    pairs = positive & jnp.any(negative, axis=1)[:, None]
+    if mining == "semi_hard":
+        pair_loss, count = _semi_hard(
+            d, neg_sorted=neg_sorted, negative=negative, pairs=pairs, margin=margin
+        )
+    else:
+        pair_loss, count = _batch_all(d, neg_sorted=neg_sorted, pairs=pairs, margin=margin)
+    loss = jnp.sum(jnp.where(pairs, pair_loss, 0.0), axis=1)
+    if mask is not None:
+        count = jnp.where(mask[:, None], count, 0)
+    return reduce_loss(
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        where=mask,
+        axis_name=axis_name,
+        normalizer=jnp.sum(count),
+    )
+
+
+def _batch_hard(
+    d: Array, *, positive: Array, negative: Array, margin: float
+) -> tuple[Array, Array]:
+    """Each anchor's loss on its farthest positive and nearest negative, and
+    which anchors have both."""
+    hardest_pos = jnp.max(jnp.where(positive, d, -jnp.inf), axis=1)
+    nearest_neg = jnp.min(jnp.where(negative, d, jnp.inf), axis=1)
+    anchors = jnp.any(positive, axis=1) & jnp.any(negative, axis=1)
+    gap = jnp.where(anchors, hardest_pos - nearest_neg, 0.0)
+    return jnp.where(anchors, jax.nn.relu(gap + margin), 0.0), anchors
+
+
+def _semi_hard(
+    d: Array, *, neg_sorted: Array, negative: Array, pairs: Array, margin: float
+) -> tuple[Array, Array]:
+    """Per (anchor, positive): the loss on the nearest negative farther than the
+    positive, else on the farthest negative; each such pair counts once."""
+    n_neg = jnp.sum(negative, axis=1)
+    beyond = jax.vmap(functools.partial(jnp.searchsorted, side="right"))(neg_sorted, d)
+    pick = jnp.where(beyond < n_neg[:, None], beyond, jnp.maximum(n_neg - 1, 0)[:, None])
+    chosen = jnp.take_along_axis(neg_sorted, pick, axis=1)
+    return jax.nn.relu(d - jnp.where(pairs, chosen, 0.0) + margin), pairs
+
+
+def _batch_all(d: Array, *, neg_sorted: Array, pairs: Array, margin: float) -> tuple[Array, Array]:
+    """Per (anchor, positive): the summed loss over every negative, and how many
+    negatives give a positive loss."""
+    # sum over negatives n with D_an < D_ap + m of (D_ap + m - D_an)
+    threshold = d + margin
+    below = jax.vmap(jnp.searchsorted)(neg_sorted, threshold)
+    finite = jnp.where(jnp.isinf(neg_sorted), 0.0, neg_sorted)
+    prefix = jnp.concatenate([jnp.zeros_like(d[:, :1]), jnp.cumsum(finite, axis=1)], axis=1)
+    pair_loss = below * threshold - jnp.take_along_axis(prefix, below, axis=1)
+    return pair_loss, jnp.where(pairs, below, 0)

@@ -1,0 +1,295 @@
+"""Fused linear cross-entropy: the loss of ``hidden @ weight + bias`` computed one
+block of logits at a time, forward and backward, so the ``[N, V]`` logits are never
+held; optionally with the vocabulary split over devices (Megatron style).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss._core import checks, sharding
+from jaxloss._core.numerics import compute_dtype
+from jaxloss._core.reduce import mask_of, reduce_loss
+from jaxloss._core.types import Array, ArrayLike, AxisName
+
+__all__ = ["fused_linear_cross_entropy"]
+
+_BLOCK_FLOATS = 1 << 23  # logits per block by default: 32 MiB in float32
+
+
+class _Options(NamedTuple):
+    label_smoothing: float
+    z_loss: float
+    softcap: float | None
+    chunk: int  # tokens per block, forward
+    vocab_block: int  # vocabulary entries per block, backward (divides V)
+    vocab_axis: tuple[str, ...] | None  # shard_map axes the vocabulary is split over
+    vocab: int  # the whole vocabulary (all devices' slices)
+
+
+def _vocab_block(vocab: int, tokens: int) -> int:
+    """The largest divisor of ``vocab`` whose [tokens, block] logits fit in the
+    default block size (at least 1)."""
+    target = max(1, _BLOCK_FLOATS // max(tokens, 1))
+    if vocab <= target:
+        return vocab
+    return max(d for d in range(1, target + 1) if vocab % d == 0)
+
+
+def _chunk_logits(
+    h: Array, w: Array, b: Array | None, softcap: float | None
+) -> tuple[Array, Array]:
+    """One chunk's logits in float32 (and the pre-cap values for the cap's derivative)."""
+    dtype = compute_dtype(h, w)
+    z = jnp.dot(h, w, preferred_element_type=dtype)
+    if b is not None:
+        z = z + b.astype(dtype)
+    return (softcap * jnp.tanh(z / softcap), z) if softcap else (z, z)
+
+
+def _chunks(x: Array, chunk: int) -> Array:
+    return x.reshape(-1, chunk, *x.shape[1:])
+
+
+def _token_losses(h, w, b, targets, valid, opts: _Options) -> tuple[Array, Array]:
+    """Per-token losses [N] and log-normalisers [N], one chunk of logits at a time."""
+
+    local_vocab = w.shape[1]
+    offset = sharding.row_offset(local_vocab, opts.vocab_axis)
+
+    def body(_, xs):
+        h_c, t_c, v_c = xs
+        logits, _ = _chunk_logits(h_c, w, b, opts.softcap)
+        ids = jnp.where(v_c, t_c, 0) - offset
+        here = (ids >= 0) & (ids < local_vocab)
+        picked = jnp.take_along_axis(logits, jnp.clip(ids, 0, local_vocab - 1)[:, None], axis=-1)
+        picked = jnp.where(here, picked[:, 0], 0.0)
+        if opts.vocab_axis is None:
+            lse = jax.nn.logsumexp(logits, axis=-1)
+            total = jnp.sum(logits, axis=-1)
+        else:
+            # Megatron's vocabulary-parallel softmax: one all-reduce of the max,
+            # then one of (sum of exponentials, target logit, sum of logits)
+            top = sharding.pmax(jnp.max(logits, axis=-1), opts.vocab_axis)
+            parts = jnp.stack(
+                [jnp.sum(jnp.exp(logits - top[:, None]), -1), picked, jnp.sum(logits, -1)]
+            )
+            sumexp, picked, total = sharding.psum(parts, opts.vocab_axis)
+            lse = top + jnp.log(sumexp)
+        loss = lse - picked
+        if opts.label_smoothing:
+            smooth = lse - total / opts.vocab
+            loss = (1.0 - opts.label_smoothing) * loss + opts.label_smoothing * smooth
+        if opts.z_loss:
+            loss = loss + opts.z_loss * lse * lse
+        return None, (jnp.where(v_c, loss, 0.0), lse)
+
+    xs = (_chunks(h, opts.chunk), _chunks(targets, opts.chunk), _chunks(valid, opts.chunk))
+    _, (loss, lse) = jax.lax.scan(body, None, xs)
+    return loss.reshape(-1), lse.reshape(-1)
+
+
+def _fused_loss(h, w, b, targets, valid, opts: _Options) -> Array:
+    return _token_losses(h, w, b, targets, valid, opts)[0]
+
+
+_fused = jax.custom_vjp(_fused_loss, nondiff_argnums=(5,))
+
+
+def _fused_fwd(h, w, b, targets, valid, opts):
+    loss, lse = _token_losses(h, w, b, targets, valid, opts)
+    return loss, (h, w, b, targets, valid, lse)
+
+
+def _fused_bwd(opts: _Options, residuals, g):
+    """Recomputes the softmax one block of vocabulary at a time, for every token:
+    each block's weight gradient is computed once and written in place, and only
+    the hidden-state gradient ``[N, D]`` is accumulated."""
+    h, w, b, targets, valid, lse = residuals
+    local_vocab, block = w.shape[1], opts.vocab_block
+    eps = opts.label_smoothing
+    dtype = compute_dtype(h, w)
+    g = jnp.where(valid, g, 0.0).astype(dtype)
+    # with vma types (shard_map's default) h is invariant over the vocabulary
+    # axes and its gradient is the psum of every slice's share; without them
+    # (check_vma=False) JAX transposes the forward's psums into psums of the
+    # cotangent and leaves the sum over slices to shard_map
+    if opts.vocab_axis is not None and not set(opts.vocab_axis) <= sharding.varying_axes(w):
+        g = sharding.psum(g, opts.vocab_axis)
+    coef = 1.0 + 2.0 * opts.z_loss * lse if opts.z_loss else None
+    ids = jnp.where(valid, targets, -1) - sharding.row_offset(local_vocab, opts.vocab_axis)
+
+    def body(carry, start):
+        dh, dw, db = carry
+        w_blk = jax.lax.dynamic_slice_in_dim(w, start, block, axis=1)
+        b_blk = None if b is None else jax.lax.dynamic_slice_in_dim(b, start, block)
+        logits, z = _chunk_logits(h, w_blk, b_blk, opts.softcap)
+        p = jnp.exp(logits - lse[:, None])
+        dlogits = p if coef is None else p * coef[:, None]
+        if eps:
+            dlogits = dlogits - eps / opts.vocab
+        hit = ids[:, None] == start + jnp.arange(block)
+        dlogits = (dlogits - jnp.where(hit, 1.0 - eps, 0.0)) * g[:, None]
+        if opts.softcap:
+            dlogits = dlogits * (1.0 - jnp.square(jnp.tanh(z / opts.softcap)))
+        dh = dh + jnp.dot(dlogits.astype(w.dtype), w_blk.T, preferred_element_type=dtype)
+        dw_blk = jnp.dot(h.T, dlogits.astype(h.dtype), preferred_element_type=dtype)
+        dw = jax.lax.dynamic_update_slice_in_dim(dw, dw_blk.astype(dw.dtype), start, axis=1)
+        db = jax.lax.dynamic_update_slice_in_dim(db, jnp.sum(dlogits, 0).astype(db.dtype), start, 0)
+        return (dh, dw, db), None
+
+    # under shard_map the tokens vary over devices while the weight may not (data
+    # parallel), or the weight varies while the tokens do not (vocabulary
+    # parallel): the gradients vary like both, and each is summed over the axes
+    # its argument does not vary over
+    axes = sharding.varying_axes(h) | sharding.varying_axes(w) | sharding.varying_axes(g)
+    init = tuple(
+        sharding.mark_varying(jnp.zeros(shape, dt), axes)
+        for shape, dt in ((h.shape, dtype), (w.shape, w.dtype), ((local_vocab,), dtype))
+    )
+    (dh, dw, db), _ = jax.lax.scan(body, init, jnp.arange(0, local_vocab, block))
+    dh = sharding.sum_over(dh, axes - sharding.varying_axes(h))
+    dw = sharding.sum_over(dw, axes - sharding.varying_axes(w))
+    db = (
+        None
+        if b is None
+        else sharding.sum_over(db, axes - sharding.varying_axes(b)).astype(b.dtype)
+    )
+    return dh.astype(h.dtype), dw, db, None, None
+
+
+_fused.defvjp(_fused_fwd, _fused_bwd)
+
+
+def fused_linear_cross_entropy(
+    hidden: ArrayLike,
+    weight: ArrayLike,
+    targets: ArrayLike,
+    *,
+    bias: ArrayLike | None = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    logit_softcap: float | None = None,
+    chunk_size: int | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+    vocab_axis_name: AxisName = None,
+) -> Array:
+    r"""Cross-entropy of ``hidden @ weight + bias`` without ever holding the logits.
+
+    Equals ``cross_entropy(hidden @ weight + bias, targets, ...)`` in value and in
+    the gradients for ``hidden``, ``weight`` and ``bias``, but computes the
+    logits ``chunk_size`` tokens at a time, forward and backward (a
+    ``jax.custom_vjp`` that recomputes each chunk's softmax from its saved
+    log-normaliser and accumulates the weight gradient in float32). Memory
+    beyond the inputs and gradients: one ``[chunk_size, V]`` block.
+
+    .. math::
+        \ell_n = (1-\varepsilon)\big(\log Z_n - s_{n y_n}\big)
+                 + \varepsilon\big(\log Z_n - \tfrac1V\textstyle\sum_v s_{nv}\big)
+                 + c\,(\log Z_n)^2, \qquad
+        s = \kappa\tanh\big((h W + b)/\kappa\big)
+
+    Args:
+      hidden: ``[..., D]`` final hidden states (any float dtype; matmuls
+        accumulate in float32).
+      weight: ``[D, V]``, e.g. a Flax ``Dense``/``Linear`` kernel or a tied
+        embedding's transpose.
+      targets: ``[...]`` token ids; ``ignore_index`` marks padding.
+      bias: optional ``[V]``.
+      ignore_index: the id of tokens to leave out.
+      label_smoothing: epsilon. z_loss: c. logit_softcap: kappa (Gemma 2's 30),
+        None for none.
+      chunk_size: tokens per block (static); by default as many as keep a block
+        of logits at 2^23 floats (32 MiB in float32). The token count is padded
+        to a multiple of it.
+      where: ``[...]`` extra tokens to leave out.
+      reduction: ``"mean"`` over counted tokens, ``"sum"`` or ``"none"`` (``[...]``).
+      axis_name: data-parallel axes (tokens split over devices) for the mean's
+        count; the weight gradient is summed over them.
+      vocab_axis_name: vocabulary-parallel axes (Megatron style): inside
+        ``shard_map``, ``weight`` (and ``bias``) hold this device's contiguous
+        slice of the vocabulary, in axis-index order, while ``hidden`` and
+        ``targets`` are the same on every device of these axes. The max, the
+        sum of exponentials and the target logit are all-reduced per block of
+        tokens; each device keeps only its slice's weight gradient. Combines
+        with ``axis_name`` on a 2-D mesh.
+
+    Returns:
+      A scalar, or ``[...]`` for ``reduction="none"`` (0 where left out).
+
+    Matches ``torch.nn.functional.linear_cross_entropy`` (which takes the
+    ``[V, D]`` transpose). Peers: Liger-Kernel's fused linear cross-entropy,
+    Apple's Cut Cross-Entropy. References: Wijmans et al. (2025), "Cut Your
+    Losses in Large-Vocabulary Language Models"; Shoeybi et al. (2019),
+    "Megatron-LM" (vocabulary-parallel softmax).
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> h, w = jnp.ones((2, 3)), jnp.zeros((3, 5))
+      >>> round(float(jaxloss.fused_linear_cross_entropy(h, w, jnp.array([1, 4]))), 4)
+      1.6094
+    """
+    fn = "fused_linear_cross_entropy"
+    h, w, t = jnp.asarray(hidden), jnp.asarray(weight), jnp.asarray(targets)
+    checks.check_floating(fn, "hidden", h)
+    checks.check_floating(fn, "weight", w)
+    checks.check_rank(fn, "hidden", h, set(range(1, 33)))
+    checks.check_rank(fn, "weight", w, 2)
+    vocab_axis = sharding.axis_tuple(vocab_axis_name)
+    vocab = w.shape[1] * (1 if vocab_axis is None else sharding.axis_size(vocab_axis))
+    if w.shape[0] != h.shape[-1]:
+        checks.fail(
+            fn,
+            f"weight has shape {w.shape}; expected [D, V] with D = {h.shape[-1]}, "
+            "hidden's last axis (torch's linear_weight is the [V, D] transpose)",
+        )
+    if t.shape != h.shape[:-1]:
+        checks.fail(
+            fn, f"targets has shape {t.shape}; expected {h.shape[:-1]}, one per hidden state"
+        )
+    if jnp.issubdtype(t.dtype, jnp.floating):
+        checks.fail(fn, f"targets must be integer token ids; got dtype {t.dtype}", TypeError)
+    if bias is not None:
+        bias = jnp.asarray(bias)
+        if bias.shape != (w.shape[1],):
+            checks.fail(fn, f"bias has shape {bias.shape}; expected ({w.shape[1]},)")
+    checks.check_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    checks.check_range(fn, "z_loss", z_loss, low=0.0)
+    if logit_softcap is not None:
+        checks.check_range(fn, "logit_softcap", logit_softcap, low=0.0, low_open=True)
+    if chunk_size is None:
+        chunk_size = max(1, _BLOCK_FLOATS // w.shape[1])
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        checks.fail(fn, f"chunk_size must be a positive int; got {chunk_size!r}")
+    mask = mask_of(fn, where, t.shape)
+    lead = t.shape
+    n = t.size
+    chunk = min(chunk_size, max(n, 1))
+    pad = -n % chunk
+    valid = (t != ignore_index) if mask is None else (t != ignore_index) & mask
+    ok = (t >= 0) & (t < vocab)
+    checks.require(fn, "targets", ok | ~valid, t, f"token ids in [0, {vocab}) or ignore_index")
+    # rows that count nowhere may hold padding (even NaN): zero them so that no
+    # NaN reaches the weight gradient through 0 * NaN
+    flat_h = jnp.where(valid.reshape(n, 1), h.reshape(n, -1), 0)
+    flat_h = jnp.pad(flat_h, ((0, pad), (0, 0)))
+    flat_t = jnp.pad(t.reshape(n), (0, pad))
+    flat_v = jnp.pad(valid.reshape(n), (0, pad))
+    opts = _Options(
+        label_smoothing=float(label_smoothing),
+        z_loss=float(z_loss),
+        softcap=None if logit_softcap is None else float(logit_softcap),
+        chunk=chunk,
+        vocab_block=_vocab_block(w.shape[1], n + pad),
+        vocab_axis=vocab_axis,
+        vocab=vocab,
+    )
+    loss = _fused(flat_h, w, bias, flat_t, flat_v, opts)[:n].reshape(lead)
+    loss = jnp.where(valid & ~ok, jnp.nan, loss)
+    return reduce_loss(loss, fn=fn, reduction=reduction, where=valid, axis_name=axis_name)

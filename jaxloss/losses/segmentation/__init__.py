@@ -1,0 +1,54 @@
+"""Segmentation losses: region overlap (Dice, Tversky, Jaccard), Lovász, and seed 000's
+combined pixel + region losses.
+
+Every overlap loss reads three soft sums per class, taken over the pixels of each
+image (``per_sample=True``) or of the whole batch (``per_sample=False``):
+
+.. math::
+    I = \\sum_i m_i p_i t_i, \\qquad P = \\sum_i m_i p_i, \\qquad T = \\sum_i m_i t_i
+
+so TP = I, FP = P - I and FN = T - I, with ``p`` the predicted probabilities, ``t``
+the targets and ``m`` the valid-pixel mask. ``squared=True`` uses
+:math:`\\sum m p^2` and :math:`\\sum m t^2` for P and T (the V-Net denominator).
+
+Modes (the class axis is last):
+
+- ``"binary"``: ``predictions [B, ...]`` and ``targets [B, ...]`` in [0, 1]
+  (sigmoid of logits);
+- ``"multiclass"``: ``predictions [B, ..., C]`` (softmax of logits) with integer
+  class indices ``[B, ...]`` or one-hot/soft targets ``[B, ..., C]``;
+- ``"multilabel"``: ``predictions [B, ..., C]`` and 0/1 or soft targets
+  ``[B, ..., C]`` (sigmoid per class).
+
+``where`` marks valid pixels (seed 000's ``valid_mask``); it broadcasts to the
+targets' shape for integer targets and binary/multi-label modes, and to
+``predictions.shape[:-1]`` for multi-class float targets. Integer targets equal to
+``ignore_index`` are void too. Void pixels enter no sum, value or gradient, and an
+image with no valid pixel is left out of the batch mean.
+
+``reduction="none"`` returns one loss per image ``[B]`` (the class-averaged loss).
+With ``per_sample=False`` the loss is one global statistic (a scalar for every
+reduction); with ``axis_name`` its sums are taken across devices.
+
+The modules: :mod:`.overlap` (Dice, Jaccard, generalized Dice), :mod:`.tversky`
+(Tversky, focal Tversky), :mod:`.lovasz` (Lovász hinge and softmax),
+:mod:`.combined` (seed 000's BCE + Dice and focal + Tversky); the shared
+mechanics are in :mod:`._common`.
+"""
+
+from jaxloss.losses.segmentation.combined import bce_dice_loss, focal_and_tversky_loss
+from jaxloss.losses.segmentation.lovasz import lovasz_hinge_loss, lovasz_softmax_loss
+from jaxloss.losses.segmentation.overlap import dice_loss, generalized_dice_loss, jaccard_loss
+from jaxloss.losses.segmentation.tversky import focal_tversky_loss, tversky_loss
+
+__all__ = [
+    "bce_dice_loss",
+    "dice_loss",
+    "focal_and_tversky_loss",
+    "focal_tversky_loss",
+    "generalized_dice_loss",
+    "jaccard_loss",
+    "lovasz_hinge_loss",
+    "lovasz_softmax_loss",
+    "tversky_loss",
+]

@@ -1,0 +1,213 @@
+"""Tversky losses: overlap with separate prices for false positives and negatives.
+
+Each loss checks its own hyperparameters, defines its ``score`` (the loss per
+image from the per-class sums I, P, T; see :mod:`._common`) and hands every
+shared option to :func:`._common.overlap_loss`.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from jaxloss._core import checks
+from jaxloss._core.numerics import power
+from jaxloss._core.types import Array, ArrayLike, AxisName
+from jaxloss.losses.segmentation._common import (
+    check_tversky,
+    class_mean,
+    overlap_loss,
+    tversky_index,
+)
+
+__all__ = ["focal_tversky_loss", "tversky_loss"]
+
+
+def tversky_loss(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    alpha: float = 0.3,
+    beta: float = 0.7,
+    from_logits: bool = True,
+    mode: str = "binary",
+    smooth: float = 1e-5,
+    squared: bool = False,
+    class_weights: ArrayLike | None = None,
+    include_background: bool = True,
+    per_sample: bool = True,
+    ignore_index: int = -100,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    r"""Tversky loss: Dice with separate prices for false positives and negatives.
+
+    .. math::
+        \mathrm{TI}_c = \frac{I_c + s}{I_c + \alpha\,\mathrm{FP}_c + \beta\,\mathrm{FN}_c + s},
+        \qquad \ell_c = 1 - \mathrm{TI}_c
+
+    with FP = P - I and FN = T - I. ``alpha`` (>= 0) prices false positives and
+    ``beta`` (>= 0) false negatives: beta > alpha favours recall, as seed 000 uses
+    it for rare flooded pixels; alpha = beta = 0.5 is Dice, alpha = beta = 1 is
+    Jaccard (up to the smoothing).
+
+    Args:
+      predictions: logits (``from_logits=True``) or probabilities; ``[B, ...]``
+        in binary mode, ``[B, ..., C]`` otherwise.
+      targets: ``[B, ...]`` in binary mode; integer classes ``[B, ...]`` or float
+        ``[B, ..., C]`` in multi-class mode; ``[B, ..., C]`` in multi-label mode.
+        Soft targets in [0, 1] are allowed.
+      alpha: the price of false positives, >= 0.
+      beta: the price of false negatives, >= 0.
+      from_logits: apply sigmoid (binary, multi-label) or softmax (multi-class).
+      mode: ``"binary"``, ``"multiclass"`` or ``"multilabel"``.
+      smooth: added to numerator and denominator; keeps empty images finite.
+      squared: use sums of squares in the denominator (V-Net).
+      class_weights: ``[C]``, multiplies each class's loss before the class mean.
+      include_background: False drops class 0 (multi-class, multi-label).
+      per_sample: statistics per image then averaged over images (True), or one
+        statistic over the whole batch (False).
+      ignore_index: integer targets equal to it are void pixels.
+      weight: ``[B]``, rescales each image's loss (``per_sample=True`` only).
+      where: boolean valid-pixel mask, broadcastable to ``targets`` (or to
+        ``predictions.shape[:-1]`` for multi-class float targets).
+      reduction: ``"mean"`` over images with a valid pixel, ``"sum"``, or
+        ``"none"`` for the per-image losses ``[B]``.
+      axis_name: mapped axis for the batch mean, or for the global sums when
+        ``per_sample=False``.
+
+    Returns:
+      A scalar, or ``[B]`` for ``reduction="none"`` with ``per_sample=True``.
+
+    Matches MONAI ``TverskyLoss`` and optax ``dice_loss(alpha=, beta=)``.
+    References: Salehi et al. (2017), "Tversky loss function for image segmentation".
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p = jnp.array([[1.0, 1.0, 0.0, 0.0]])  # TP 1, FP 1, FN 1
+      >>> t = jnp.array([[1.0, 0.0, 1.0, 0.0]])
+      >>> round(float(jaxloss.tversky_loss(p, t, from_logits=False, smooth=0.0)), 4)
+      0.5
+    """
+    fn = "tversky_loss"
+    check_tversky(fn, alpha, beta, smooth)
+
+    def score(inter: Array, p_sum: Array, t_sum: Array, class_w: Array | None) -> Array:
+        index = tversky_index(inter, p_sum, t_sum, alpha, beta, smooth)
+        return class_mean(1.0 - index, class_w)
+
+    return overlap_loss(
+        fn,
+        predictions,
+        targets,
+        score=score,
+        mode=mode,
+        from_logits=from_logits,
+        squared=squared,
+        class_weights=class_weights,
+        include_background=include_background,
+        per_sample=per_sample,
+        ignore_index=ignore_index,
+        weight=weight,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
+    )
+
+
+def focal_tversky_loss(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    alpha: float = 0.3,
+    beta: float = 0.7,
+    gamma: float = 0.75,
+    from_logits: bool = True,
+    mode: str = "binary",
+    smooth: float = 1e-5,
+    squared: bool = False,
+    class_weights: ArrayLike | None = None,
+    include_background: bool = True,
+    per_sample: bool = True,
+    ignore_index: int = -100,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    r"""Focal Tversky loss: the Tversky loss raised to a power.
+
+    .. math:: \ell_c = (1 - \mathrm{TI}_c)^{\gamma}
+
+    with :math:`\mathrm{TI}_c` the Tversky index of :func:`tversky_loss`.
+    ``gamma`` > 0; below 1 it sharpens the loss on images that are already
+    nearly right. The gradient at a perfect score (TI = 1) is taken as 0 for
+    gamma < 1, where the exact derivative is infinite.
+
+    Args:
+      predictions: logits (``from_logits=True``) or probabilities; ``[B, ...]``
+        in binary mode, ``[B, ..., C]`` otherwise.
+      targets: ``[B, ...]`` in binary mode; integer classes ``[B, ...]`` or float
+        ``[B, ..., C]`` in multi-class mode; ``[B, ..., C]`` in multi-label mode.
+        Soft targets in [0, 1] are allowed.
+      alpha: the price of false positives, >= 0.
+      beta: the price of false negatives, >= 0.
+      gamma: the exponent, > 0.
+      from_logits: apply sigmoid (binary, multi-label) or softmax (multi-class).
+      mode: ``"binary"``, ``"multiclass"`` or ``"multilabel"``.
+      smooth: added to numerator and denominator; keeps empty images finite.
+      squared: use sums of squares in the denominator (V-Net).
+      class_weights: ``[C]``, multiplies each class's loss before the class mean.
+      include_background: False drops class 0 (multi-class, multi-label).
+      per_sample: statistics per image then averaged over images (True), or one
+        statistic over the whole batch (False).
+      ignore_index: integer targets equal to it are void pixels.
+      weight: ``[B]``, rescales each image's loss (``per_sample=True`` only).
+      where: boolean valid-pixel mask, broadcastable to ``targets`` (or to
+        ``predictions.shape[:-1]`` for multi-class float targets).
+      reduction: ``"mean"`` over images with a valid pixel, ``"sum"``, or
+        ``"none"`` for the per-image losses ``[B]``.
+      axis_name: mapped axis for the batch mean, or for the global sums when
+        ``per_sample=False``.
+
+    Returns:
+      A scalar, or ``[B]`` for ``reduction="none"`` with ``per_sample=True``.
+
+    References: Abraham & Khan (2019), "A novel focal Tversky loss function with
+    improved attention U-Net for lesion segmentation".
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p = jnp.array([[1.0, 1.0, 0.0, 0.0]])
+      >>> t = jnp.array([[1.0, 0.0, 1.0, 0.0]])
+      >>> loss = jaxloss.focal_tversky_loss(p, t, from_logits=False, smooth=0.0, gamma=2.0)
+      >>> round(float(loss), 4)
+      0.25
+    """
+    fn = "focal_tversky_loss"
+    check_tversky(fn, alpha, beta, smooth)
+    checks.check_range(fn, "gamma", gamma, low=0.0, low_open=True)
+
+    def score(inter: Array, p_sum: Array, t_sum: Array, class_w: Array | None) -> Array:
+        index = tversky_index(inter, p_sum, t_sum, alpha, beta, smooth)
+        # rounding can push the index a hair above 1
+        return class_mean(power(jnp.maximum(1.0 - index, 0.0), gamma), class_w)
+
+    return overlap_loss(
+        fn,
+        predictions,
+        targets,
+        score=score,
+        mode=mode,
+        from_logits=from_logits,
+        squared=squared,
+        class_weights=class_weights,
+        include_background=include_background,
+        per_sample=per_sample,
+        ignore_index=ignore_index,
+        weight=weight,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
+    )
