@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from jaxloss._core import checks
 from jaxloss._core.numerics import safe_div, upcast
-from jaxloss._core.reduce import mask_of
+from jaxloss._core.reduce import mask_of, mask_weights
 from jaxloss._core.sharding import psum
 from jaxloss._core.types import Array, ArrayLike, AxisName
 
@@ -53,9 +53,7 @@ class ConfusionCounts(NamedTuple):
 
 def _keep_of(fn: str, where: ArrayLike | None, shape: tuple[int, ...], dtype) -> Array:
     """``where`` as 1/0 weights of ``shape`` (all ones without a mask)."""
-    # spine-candidate: reduce.mask_weights; segmentation and embedding build the same
-    mask = mask_of(fn, where, shape)
-    return jnp.ones(shape, dtype) if mask is None else mask.astype(dtype)
+    return mask_weights(mask_of(fn, where, shape), shape, dtype)
 
 
 def reliability_diagram(

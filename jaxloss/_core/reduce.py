@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import jax.numpy as jnp
+from jax.typing import DTypeLike
 
 from jaxloss._core import checks
 from jaxloss._core.numerics import safe_div, upcast
@@ -35,6 +36,22 @@ def fill_masked(mask: Array | None, x: Array, fill: float) -> Array:
     call this on their inputs so masked entries can hold anything.
     """
     return x if mask is None else jnp.where(mask, x, fill)
+
+
+def mask_weights(mask: Array | None, shape: tuple[int, ...], dtype: DTypeLike) -> Array:
+    """A mask as 1/0 weights of ``shape`` (all ones without one), for sums that
+    count valid elements."""
+    return jnp.ones(shape, dtype) if mask is None else mask.astype(dtype)
+
+
+def sum_per_sample(x: Array) -> Array:
+    """``[B, ...]`` -> ``[B]``: the sum over every non-batch axis."""
+    return jnp.sum(x, tuple(range(1, x.ndim)))
+
+
+def mean_per_sample(x: Array) -> Array:
+    """``[B, ...]`` -> ``[B]``: the mean over every non-batch axis."""
+    return jnp.mean(x, tuple(range(1, x.ndim)))
 
 
 def prepare_pair(

@@ -11,7 +11,6 @@ from jaxloss._core.sharding import gather, row_offset
 from jaxloss._core.types import Array, ArrayLike, AxisName
 
 
-# spine-candidate: the local rows of a batch against every device's rows
 def batch_rows(
     fn: str,
     names: tuple[str, ...],

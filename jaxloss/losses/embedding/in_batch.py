@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 from jaxloss._core import checks
 from jaxloss._core.numerics import masked_logsumexp, normalize, upcast
-from jaxloss._core.reduce import fill_masked, prepare_arrays, reduce_loss
+from jaxloss._core.reduce import fill_masked, mask_weights, prepare_arrays, reduce_loss
 from jaxloss._core.sharding import gather, gather_invariant
 from jaxloss._core.types import Array, ArrayLike, AxisName, Scalar
 from jaxloss.losses.embedding._common import batch_rows, labelled_rows
@@ -29,7 +29,6 @@ __all__ = [
 ]
 
 
-# spine-candidate: softmax cross-entropy over a subset of the columns
 def _cross_entropy_rows(scores: Array, target: Array, candidates: Array) -> Array:
     """-log softmax(scores)[target] per row over the valid candidate columns."""
     picked = jnp.take_along_axis(scores, target[:, None], axis=1)[:, 0]
@@ -390,7 +389,7 @@ def cosent_loss(
     (a, b), mask = prepare_arrays(fn, ("x1", "x2"), (x1, x2), where, mask_axes=-1, rank=2)
     y = checks.row_values(fn, "targets", targets, a.shape[:1]).astype(a.dtype)
     s = scale * jnp.sum(normalize(a) * normalize(b), -1)
-    valid = jnp.ones(s.shape, s.dtype) if mask is None else mask.astype(s.dtype)
+    valid = mask_weights(mask, s.shape, s.dtype)
     s, y, valid = (gather_invariant(v, axis_name) for v in (s, y, valid))
     valid = valid > 0
     ordered = (y[:, None] > y[None, :]) & valid[:, None] & valid[None, :]

@@ -149,7 +149,6 @@ def _input_gradient_norms(critic_fn: Callable[[Array], Array], x: Array) -> Arra
 
 
 def _interpolation_weights(key: Array, samples: Array, axis_name: AxisName) -> Array:
-    # spine-candidate: per-row random draws that do not depend on the sharding
     """One U[0, 1) draw per sample, shaped to broadcast over ``samples``.
 
     Under ``axis_name`` every device draws the global batch's weights and keeps its

@@ -6,9 +6,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._core import checks
-from jaxloss._core.reduce import prepare_arrays, reduce_loss
+from jaxloss._core.reduce import mean_per_sample, prepare_arrays, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
-from jaxloss.losses.generative._common import mean_per_sample
 
 __all__ = ["diffusion_loss"]
 

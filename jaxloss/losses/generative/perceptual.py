@@ -11,9 +11,15 @@ import jax.numpy as jnp
 
 from jaxloss._core import checks
 from jaxloss._core.numerics import abs_, upcast
-from jaxloss._core.reduce import fill_masked, mask_of, prepare_arrays, reduce_loss
+from jaxloss._core.reduce import (
+    fill_masked,
+    mask_of,
+    mean_per_sample,
+    prepare_arrays,
+    reduce_loss,
+    sum_per_sample,
+)
 from jaxloss._core.types import Array, ArrayLike, AxisName
-from jaxloss.losses.generative._common import mean_per_sample, sum_per_sample
 
 __all__ = ["content_loss", "gram_matrix", "perceptual_loss", "style_loss", "total_variation_loss"]
 

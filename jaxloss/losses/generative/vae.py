@@ -5,11 +5,10 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from jaxloss._core import checks
-from jaxloss._core.reduce import prepare_arrays, reduce_loss
+from jaxloss._core.reduce import prepare_arrays, reduce_loss, sum_per_sample
 from jaxloss._core.types import Array, ArrayLike, AxisName
 from jaxloss.losses.classification import binary_cross_entropy_with_logits
 from jaxloss.losses.divergence import gaussian_kl
-from jaxloss.losses.generative._common import sum_per_sample
 
 __all__ = ["vae_loss"]
 

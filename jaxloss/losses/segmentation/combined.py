@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from jaxloss._core import checks
 from jaxloss._core.numerics import power
-from jaxloss._core.reduce import prepare_pair, reduce_loss
+from jaxloss._core.reduce import mask_weights, prepare_pair, reduce_loss
 from jaxloss._core.sharding import psum
 from jaxloss._core.types import Array, ArrayLike, AxisName
 from jaxloss.losses.classification import binary_cross_entropy_with_logits
@@ -35,7 +35,7 @@ def _seed_terms(
     the number of images, and the per-image soft sums (I, P, T) over valid pixels."""
     checks.check_rank(fn, "logits", jnp.asarray(logits), set(range(1, 33)))
     x, t, mask = prepare_pair(fn, "logits", logits, targets, where)
-    m = jnp.ones_like(x) if mask is None else mask.astype(x.dtype)
+    m = mask_weights(mask, x.shape, x.dtype)
     n = psum(jnp.sum(m), axis_name) + smooth
     images = psum(jnp.asarray(x.shape[0], x.dtype), axis_name)
     px = Pixels((jax.nn.sigmoid(x) * m)[..., None], (t * m)[..., None], False, None, None)
@@ -54,8 +54,8 @@ def bce_dice_loss(
     logits: ArrayLike,
     targets: ArrayLike,
     *,
-    where: ArrayLike | None = None,
     smooth: float = 1e-5,
+    where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
@@ -107,13 +107,13 @@ def focal_and_tversky_loss(
     logits: ArrayLike,
     targets: ArrayLike,
     *,
-    where: ArrayLike | None = None,
     focal_alpha: float = 0.25,
     focal_gamma: float = 2.0,
     tversky_alpha: float = 0.3,
     tversky_beta: float = 0.7,
     smooth: float = 1e-5,
     tversky_weight: float = 1.0,
+    where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
