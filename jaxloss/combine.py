@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._core import checks
+from jaxloss._core.reduce import interacts
 from jaxloss._core.types import Array
 
 __all__ = ["combine", "per_sample"]
@@ -68,20 +69,24 @@ def combine(
 
 
 def per_sample(loss_fn: Callable[..., Array]) -> Callable[..., Array]:
-    """One loss per example: ``loss_fn`` mapped over axis 0 of every array argument.
+    """One loss per example: entry ``i`` is ``loss_fn`` on example ``i`` as a batch of one.
 
-    Each example is passed to ``loss_fn`` on its own (without the leading axis) and
-    reduced by ``loss_fn``'s own reduction, so ``per_sample(mse_loss)(p, t)`` is the
-    mean squared error of each row, ``[B]``. Keyword arguments are shared by all
-    examples. For DP-SGD (per-example gradients: ``jax.vmap(jax.grad(...))``) and
-    importance weighting.
+    ``per_sample(fn)(x, t)[i]`` equals ``fn(x[i:i+1], t[i:i+1])``, computed for every
+    ``i`` at once with ``jax.vmap``. So it equals ``reduction="none"`` wherever that
+    gives one value per example, and it is right for losses defined per image or
+    per sample (segmentation overlap, VAE, diffusion), where a bare ``jax.vmap``
+    would hand the loss an image without its batch axis. For DP-SGD (per-example
+    gradients) and importance weighting.
 
     Args:
-      loss_fn: a loss that reduces one example to a scalar.
+      loss_fn: a loss whose examples are independent. Losses whose examples
+        interact (in-batch negatives, mining, ranking over the batch) have no
+        per-example loss and are refused.
 
     Returns:
-      ``f(*args, **kwargs) -> [B]``: array arguments share the leading axis ``B``;
-      scalars and non-array arguments are passed to every example unchanged.
+      ``f(*args, **kwargs) -> [B]``: positional array arguments share the leading
+      axis ``B`` and are split into examples; scalars, non-array arguments and
+      keyword arguments are passed to every example unchanged.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -89,24 +94,33 @@ def per_sample(loss_fn: Callable[..., Array]) -> Callable[..., Array]:
       >>> jaxloss.per_sample(jaxloss.mse_loss)(p, t)
       Array([1., 2.], dtype=float32)
     """
+    base = getattr(loss_fn, "func", loss_fn)  # functools.partial of a loss
+    name = getattr(base, "__name__", "loss_fn")
+    if interacts(base):
+        checks.fail(
+            "per_sample",
+            f"{name}'s examples interact (each is scored against the rest of the batch), "
+            "so it has no per-example loss; use reduction='none' for its per-row terms",
+        )
 
     def mapped(*args: Any, **kwargs: Any) -> Array:
-        arrays = [hasattr(a, "shape") for a in args]
+        arrays = [hasattr(a, "shape") and jnp.ndim(a) > 0 for a in args]
         if not any(arrays):
             checks.fail("per_sample", "needs at least one array argument to map over")
-        sizes = {
-            jnp.shape(a)[0]
-            for a, is_array in zip(args, arrays, strict=True)
-            if is_array and jnp.ndim(a)
-        }
+        sizes = {jnp.shape(a)[0] for a, is_array in zip(args, arrays, strict=True) if is_array}
         if len(sizes) > 1:
             checks.fail(
                 "per_sample", f"array arguments disagree on the batch size: {sorted(sizes)}"
             )
-        axes = tuple(
-            0 if is_array and jnp.ndim(a) else None
-            for a, is_array in zip(args, arrays, strict=True)
-        )
-        return jax.vmap(lambda *row: loss_fn(*row, **kwargs), in_axes=axes)(*args)
+        axes = tuple(0 if is_array else None for is_array in arrays)
+
+        def one(*example: Any) -> Array:
+            batch_of_one = (
+                jnp.expand_dims(a, 0) if is_array else a
+                for a, is_array in zip(example, arrays, strict=True)
+            )
+            return loss_fn(*batch_of_one, **kwargs)
+
+        return jax.vmap(one, in_axes=axes)(*args)
 
     return mapped

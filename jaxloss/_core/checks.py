@@ -12,7 +12,6 @@ no-op unless the call runs under :func:`checked`.
 
 from __future__ import annotations
 
-import contextvars
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -121,6 +120,35 @@ def check_broadcastable(fn: str, name: str, x: ArrayLike, shape: tuple[int, ...]
         )
 
 
+def _escape(text: str) -> str:
+    """``text`` with braces doubled, for a checkify message whose fields are braced."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def check_number(fn: str, name: str, value: Any) -> None:
+    """A numeric hyperparameter: a Python or NumPy number, or a real array (traced
+    values included). A string or other object raises ``TypeError`` here rather
+    than failing deep inside the loss."""
+    if is_traced(value) or isinstance(value, jax.Array):
+        if not jnp.issubdtype(jnp.result_type(value), jnp.number) or jnp.issubdtype(
+            jnp.result_type(value), jnp.complexfloating
+        ):
+            fail(fn, f"{name} must be a real number; got dtype {jnp.result_type(value)}", TypeError)
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number | np.ndarray):
+        fail(fn, f"{name} must be a number; got {value!r} ({type(value).__name__})", TypeError)
+    if isinstance(value, np.ndarray) and not (
+        np.issubdtype(value.dtype, np.number) and not np.iscomplexobj(value)
+    ):
+        fail(fn, f"{name} must be a real number; got dtype {value.dtype}", TypeError)
+
+
+def check_integer(fn: str, name: str, value: Any) -> None:
+    """A static integer option (an index, a count): a Python or NumPy integer."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        fail(fn, f"{name} must be an integer; got {value!r} ({type(value).__name__})", TypeError)
+
+
 def check_range(
     fn: str,
     name: str,
@@ -130,8 +158,9 @@ def check_range(
     high: float | None = None,
     low_open: bool = False,
 ) -> None:
-    """Checks a concrete hyperparameter (scalar or array) lies in a range; traced
-    values are left to run time."""
+    """Checks a numeric hyperparameter (scalar or array) lies in a range; traced
+    values are left to run time, but must still be numbers."""
+    check_number(fn, name, value)
     if is_traced(value):
         return
     v = np.asarray(value, dtype=np.float64)
@@ -167,24 +196,24 @@ def row_values(fn: str, name: str, values: ArrayLike, shape: tuple[int, ...]) ->
 
 # ---------------------------------------------------------------- run-time checks
 
-_CHECKING: contextvars.ContextVar[bool] = contextvars.ContextVar("jaxloss_checking", default=False)
-
 
 def require(fn: str, name: str, ok: ArrayLike, values: ArrayLike, expected: str) -> None:
     """Declares that every element of ``values`` where ``ok`` is False is invalid.
 
-    Active only while tracing under :func:`checked`; otherwise free.
+    A ``checkify.debug_check``: compiled away (no cost) unless the call runs under
+    :func:`checked` (or ``checkify.checkify``), which raises naming the function,
+    the argument, the first bad value and its flat index.
     """
-    if not _CHECKING.get():
-        return
     values = jnp.asarray(values)
+    if not values.size:
+        return
     ok = jnp.broadcast_to(ok, values.shape).ravel()
-    index = jnp.argmin(ok) if ok.size else jnp.asarray(0)
-    bad = values.ravel()[index] if ok.size else jnp.asarray(0, values.dtype)
-    checkify.check(
+    index = jnp.argmin(ok)
+    checkify.debug_check(
         jnp.all(ok),
-        f"jaxloss.{fn}: {name} must be {expected}; got {{bad}} at flat index {{index}}",
-        bad=bad,
+        f"jaxloss.{_escape(fn)}: {_escape(name)} must be {_escape(expected)}; "
+        "got {bad} at flat index {index}",
+        bad=values.ravel()[index],
         index=index,
     )
 
@@ -194,44 +223,59 @@ def require_finite(fn: str, name: str, x: Any) -> None:
         require(fn, name, jnp.isfinite(x), x, "finite (no NaN or Inf)")
 
 
-def checked(loss_fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Wraps a loss so that run-time value errors raise instead of giving NaN.
+def checked(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps a loss, or a whole (jitted) training step, so that run-time value
+    errors raise instead of giving NaN.
 
-    The wrapped function checks, with :mod:`jax.experimental.checkify`, that every
-    floating-point array argument is finite, that the loss's own value constraints
-    hold (labels in range, probabilities in [0, 1], ...) and that the result is
-    finite. A violation raises ``JaxRuntimeError`` naming the offending value.
+    Under :mod:`jax.experimental.checkify` the wrapped function checks that every
+    floating-point array in its arguments is finite, that the value constraints
+    of every jaxloss loss it calls hold (labels in range, probabilities in [0, 1],
+    ...) and that every floating-point result is finite. A violation raises
+    ``JaxRuntimeError`` naming the function, the argument, the bad value and its
+    flat index. Without ``checked`` those constraints compile to nothing.
 
-    Call the wrapped function outside ``jit``: it is a debugging aid that traces the
-    loss under checkify itself and raises on the host. Checks run on the inputs as
-    given, so NaN padding under a ``where`` mask is reported too.
+    Wrap the outermost function, after ``jit``: ``step = jaxloss.checked(jax.jit(step))``
+    keeps the step compiled (checkify transforms the compiled computation once and
+    caches it) and raises on the host. ``jax.jit(jaxloss.checked(step))`` cannot
+    raise from inside the trace and is refused with that advice.
 
     Example:
-        >>> import jax.numpy as jnp, jaxloss
-        >>> safe_msle = jaxloss.checked(jaxloss.msle_loss)
-        >>> float(safe_msle(jnp.array([1.0, 2.0]), jnp.array([1.0, 2.0])))
-        0.0
+        >>> import jax, jax.numpy as jnp, jaxloss
+        >>> safe_ce = jaxloss.checked(jax.jit(jaxloss.cross_entropy))
+        >>> float(safe_ce(jnp.zeros((2, 3)), jnp.array([0, 2])))
+        1.0986123085021973
+        >>> safe_ce(jnp.zeros((2, 3)), jnp.array([0, 7]))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        jax...JaxRuntimeError: jaxloss.cross_entropy: targets must be a class index in [0, 3) ...
     """
-    name = getattr(loss_fn, "__name__", "loss")
+    name = getattr(fn, "__name__", "the function")
 
-    @functools.wraps(loss_fn)
+    @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        leaves, tree = jax.tree.flatten((args, kwargs))
+        if any(is_traced(leaf) for leaf in leaves):
+            fail(
+                "checked",
+                f"{name} is being traced (inside jit, grad or vmap), where an error cannot "
+                f"be raised; wrap the outermost function instead: "
+                f"jaxloss.checked(jax.jit({name}))",
+            )
+        # arrays go through checkify; everything else (options, callables) is closed over
+        dynamic = [isinstance(leaf, jax.Array | np.ndarray | np.generic) for leaf in leaves]
+
         def run(*arrays: Any) -> Any:
+            given = iter(arrays)
+            full = [next(given) if d else leaf for leaf, d in zip(leaves, dynamic, strict=True)]
             for i, a in enumerate(arrays):
-                require_finite(name, f"argument {i}", a)
-            for key, value in kwargs.items():
-                require_finite(name, key, value)
-            out = loss_fn(*arrays, **kwargs)
+                require_finite(name, f"input array {i}", a)
+            call_args, call_kwargs = jax.tree.unflatten(tree, full)
+            out = fn(*call_args, **call_kwargs)
             for leaf in jax.tree.leaves(out):
                 require_finite(name, "the result", leaf)
             return out
 
-        token = _CHECKING.set(True)
-        try:
-            arrays = [jnp.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
-            err, out = checkify.checkify(run)(*arrays)
-        finally:
-            _CHECKING.reset(token)
+        err, out = checkify.checkify(run)(*(x for x, d in zip(leaves, dynamic, strict=True) if d))
         err.throw()
         return out
 

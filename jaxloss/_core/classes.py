@@ -22,10 +22,12 @@ from jaxloss._core.types import Array, ArrayLike, AxisName
 
 __all__ = [
     "Rows",
+    "axis_hint",
     "class_axis_pair",
     "finite_or_zero",
     "integer_cross_entropy",
     "logits_and_labels",
+    "move_class_axis",
     "pick",
     "probability_targets",
     "reduce_classwise",
@@ -47,6 +49,41 @@ class Rows(NamedTuple):
     labels: Array
     counted: Array
     bad: Array
+
+
+def axis_hint(
+    output_name: str, output_shape: tuple[int, ...], target_shape: tuple[int, ...]
+) -> str:
+    """The fix to suggest when integer targets do not fit ``output [..., C]``."""
+    for axis in range(len(output_shape) - 1):
+        if output_shape[:axis] + output_shape[axis + 1 :] == tuple(target_shape):
+            return (
+                f"; they fit with the class axis at {axis} (PyTorch's channel-first layout "
+                f"for axis=1): pass axis={axis}, or move it with "
+                f"jnp.moveaxis({output_name}, {axis}, -1)"
+            )
+    return ""
+
+
+def move_class_axis(
+    fn: str, axis: int, output: ArrayLike, *same_layout: ArrayLike
+) -> tuple[Array, ...]:
+    """``output`` (and arrays laid out like it, such as probability targets) with
+    the class axis ``axis`` moved last, where every loss computes with it.
+
+    ``axis=1`` takes PyTorch's ``[N, C, ...]`` layout. Integer targets have no class
+    axis and are not passed here.
+    """
+    checks.check_integer(fn, "axis", axis)
+    output = jnp.asarray(output)
+    if not -output.ndim <= axis < max(output.ndim, 1):
+        checks.fail(
+            fn, f"axis={axis} is out of range for {output.ndim}-d input of shape {output.shape}"
+        )
+    arrays = (output, *(jnp.asarray(a) for a in same_layout))
+    if axis % max(output.ndim, 1) == output.ndim - 1:
+        return arrays
+    return tuple(jnp.moveaxis(a, axis, -1) if a.shape == output.shape else a for a in arrays)
 
 
 def logits_and_labels(
@@ -86,7 +123,8 @@ def logits_and_labels(
         checks.fail(
             fn,
             f"targets has shape {targets.shape} but {output_name} has shape {output.shape}; "
-            f"integer targets must have shape {output.shape[:-1]}",
+            f"integer targets must have shape {output.shape[:-1]} with the class axis last"
+            + axis_hint(output_name, output.shape, targets.shape),
         )
     num_classes = output.shape[-1]
     ignored = jnp.zeros(targets.shape, bool) if ignore_index is None else targets == ignore_index

@@ -64,9 +64,15 @@ def safe_norm(x: jax.Array, axis: int | tuple[int, ...] | None = -1, keepdims: b
 
 
 def xlogy(x: jax.Array, y: jax.Array) -> jax.Array:
-    """x * log(y) with 0 * log(0) = 0 and finite gradients there."""
+    """x * log(y) with 0 * log(0) = 0 and finite gradients there; a NaN y stays NaN."""
     zero = x == 0
-    return jnp.where(zero, 0.0, x * jnp.log(jnp.where(zero, 1.0, y)))
+    return jnp.where(zero, _nan_if_nan(y), x * jnp.log(jnp.where(zero, 1.0, y)))
+
+
+def _nan_if_nan(x: jax.Array) -> jax.Array:
+    """0 where ``x`` is a number, NaN where it is NaN: an exact zero term that
+    still carries a NaN input through, as ``0 * x`` would without an Inf."""
+    return jnp.where(jnp.isnan(x), jnp.nan, 0.0)
 
 
 def softplus(x: jax.Array) -> jax.Array:
@@ -122,18 +128,19 @@ def power(z: jax.Array, gamma: float | jax.Array) -> jax.Array:
 
 @jax.custom_jvp
 def _fractional_power(z, gamma):
-    positive = z > 0
-    return jnp.where(positive, jnp.power(jnp.where(positive, z, 1.0), gamma), 0.0)
+    # only z == 0 needs guarding: NaN and negative z must stay NaN
+    zero = z == 0
+    return jnp.where(zero, 0.0, jnp.power(jnp.where(zero, 1.0, z), gamma))
 
 
 @_fractional_power.defjvp
 def _fractional_power_jvp(primals, tangents):
     (z, gamma), (tz, tgamma) = primals, tangents
-    positive = z > 0
-    safe_z = jnp.where(positive, z, 1.0)
+    zero = z == 0
+    safe_z = jnp.where(zero, 1.0, z)
     value = _fractional_power(z, gamma)
-    dz = jnp.where(positive, gamma * _fractional_power(safe_z, gamma - 1.0), 0.0)
-    dgamma = jnp.where(positive, value * jnp.log(safe_z), 0.0)
+    dz = jnp.where(zero, 0.0, gamma * jnp.power(safe_z, gamma - 1.0))
+    dgamma = jnp.where(zero, 0.0, value * jnp.log(safe_z))
     return value, dz * tz + dgamma * tgamma
 
 
@@ -175,7 +182,9 @@ def p_log_ratio(p: jax.Array, q: jax.Array) -> jax.Array:
     """p log(p / q), 0 where p is 0, with zero gradients there. The derivatives are
     written in closed form so that XLA computes them straight from p and q."""
     zero = p == 0
-    return jnp.where(zero, 0.0, p * jnp.log(jnp.where(zero, 1.0, p) / jnp.where(zero, 1.0, q)))
+    return jnp.where(
+        zero, _nan_if_nan(q), p * jnp.log(jnp.where(zero, 1.0, p) / jnp.where(zero, 1.0, q))
+    )
 
 
 @p_log_ratio.defjvp
@@ -183,7 +192,7 @@ def _p_log_ratio_jvp(primals, tangents):
     (p, q), (tp, tq) = primals, tangents
     zero = p == 0
     ratio = jnp.where(zero, 1.0, p) / jnp.where(zero, 1.0, q)
-    value = jnp.where(zero, 0.0, p * jnp.log(ratio))
+    value = jnp.where(zero, _nan_if_nan(q), p * jnp.log(ratio))
     dp = jnp.where(zero, 0.0, jnp.log(ratio) + 1.0)
     dq = jnp.where(zero, 0.0, -ratio)
     return value, dp * tp + dq * tq

@@ -7,9 +7,12 @@ every jaxloss function.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import DTypeLike
 
 from jaxloss._core import checks
@@ -17,15 +20,44 @@ from jaxloss._core.numerics import safe_div, upcast
 from jaxloss._core.sharding import psum
 from jaxloss._core.types import Array, ArrayLike, AxisName
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def align_leading(fn: str, name: str, x: Array, shape: tuple[int, ...]) -> Array:
+    """``x`` broadcast to ``shape`` along its leading axes.
+
+    A mask or weight whose shape is a leading prefix of ``shape`` (a ``[B]`` mask
+    on a ``[B, T]`` loss) applies along those axes; one of the full rank
+    broadcasts as NumPy does (``[B, 1]`` on ``[B, T]``). Anything else raises:
+    broadcasting a lower-rank array against the trailing axes would silently
+    mask the wrong elements whenever the sizes happen to agree.
+    """
+    shape = tuple(shape)
+    if x.shape == shape[: x.ndim]:
+        return jnp.broadcast_to(x.reshape(x.shape + (1,) * (len(shape) - x.ndim)), shape)
+    if x.ndim == len(shape):
+        try:
+            if np.broadcast_shapes(x.shape, shape) == shape:
+                return jnp.broadcast_to(x, shape)
+        except ValueError:
+            pass
+    prefixes = ", ".join(str(shape[:k]) for k in range(1, len(shape) + 1))
+    checks.fail(
+        fn,
+        f"{name} has shape {x.shape}, which does not align with the unreduced loss of "
+        f"shape {shape}: expected a leading prefix of it ({prefixes}) or an array of "
+        f"rank {len(shape)} that broadcasts to it",
+    )
+
 
 def mask_of(fn: str, where: ArrayLike | None, shape: tuple[int, ...]) -> Array | None:
-    """Validates ``where`` and broadcasts it to ``shape``."""
+    """Validates ``where`` (boolean, aligned with the leading axes of ``shape``)
+    and broadcasts it to ``shape``."""
     if where is None:
         return None
     where = jnp.asarray(where)
     checks.check_bool(fn, "where", where)
-    checks.check_broadcastable(fn, "where", where, shape)
-    return jnp.broadcast_to(where, shape)
+    return align_leading(fn, "where", where, shape)
 
 
 def fill_masked(mask: Array | None, x: Array, fill: float) -> Array:
@@ -36,6 +68,22 @@ def fill_masked(mask: Array | None, x: Array, fill: float) -> Array:
     call this on their inputs so masked entries can hold anything.
     """
     return x if mask is None else jnp.where(mask, x, fill)
+
+
+_EXAMPLES_INTERACT: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
+
+
+def examples_interact(fn: F) -> F:
+    """Marks a loss whose examples interact (in-batch negatives, mining, ranking
+    over the batch): the loss of one example depends on the others, so
+    :func:`jaxloss.per_sample` refuses it. Returns ``fn`` itself."""
+    _EXAMPLES_INTERACT.add(fn)
+    return fn
+
+
+def interacts(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` was marked with :func:`examples_interact`."""
+    return fn in _EXAMPLES_INTERACT
 
 
 def mask_weights(mask: Array | None, shape: tuple[int, ...], dtype: DTypeLike) -> Array:
@@ -129,8 +177,9 @@ def reduce_loss(
       loss: the unreduced loss, any shape.
       fn: the public function's name, for error messages.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
-      weight: broadcastable to ``loss``; rescales each element.
-      where: boolean, broadcastable to ``loss``; False elements contribute
+      weight: aligned with the leading axes of ``loss`` (see :func:`align_leading`);
+        rescales each element.
+      where: boolean, aligned like ``weight``; False elements contribute
         exactly 0 to value and gradient and are left out of the mean's count.
         An all-False mask gives 0, never NaN.
       axis_name: inside ``shard_map``/``pmap``, sums and counts are ``psum``-ed
@@ -144,12 +193,14 @@ def reduce_loss(
     """
     checks.check_reduction(fn, reduction)
     (loss,) = upcast(jnp.asarray(loss))
+    mask = mask_of(fn, where, loss.shape)
     if weight is not None:
         weight = jnp.asarray(weight)
         checks.check_numeric(fn, "weight", weight)
-        checks.check_broadcastable(fn, "weight", weight, loss.shape)
-        loss = loss * weight.astype(loss.dtype)
-    mask = mask_of(fn, where, loss.shape)
+        weight = align_leading(fn, "weight", weight.astype(loss.dtype), loss.shape)
+        # a masked element's weight may hold anything (Inf padding): zero it first,
+        # or 0 * Inf would reach the gradient
+        loss = loss * fill_masked(mask, weight, 0.0)
     if mask is not None:
         loss = jnp.where(mask, loss, 0.0)
     if reduction == "none":

@@ -14,7 +14,13 @@ import jax.numpy as jnp
 
 from jaxloss._core import checks
 from jaxloss._core.numerics import masked_logsumexp, normalize, upcast
-from jaxloss._core.reduce import fill_masked, mask_weights, prepare_arrays, reduce_loss
+from jaxloss._core.reduce import (
+    examples_interact,
+    fill_masked,
+    mask_weights,
+    prepare_arrays,
+    reduce_loss,
+)
 from jaxloss._core.sharding import gather, gather_invariant
 from jaxloss._core.types import Array, ArrayLike, AxisName, Scalar
 from jaxloss.losses.embedding._common import batch_rows, labelled_rows
@@ -35,6 +41,7 @@ def _cross_entropy_rows(scores: Array, target: Array, candidates: Array) -> Arra
     return masked_logsumexp(scores, candidates[None, :]) - picked
 
 
+@examples_interact
 def multiple_negatives_ranking_loss(
     anchors: ArrayLike,
     positives: ArrayLike,
@@ -105,6 +112,7 @@ def multiple_negatives_ranking_loss(
     )
 
 
+@examples_interact
 def info_nce_loss(
     queries: ArrayLike,
     positive_keys: ArrayLike,
@@ -178,6 +186,7 @@ def info_nce_loss(
     )
 
 
+@examples_interact
 def clip_loss(
     image_embeddings: ArrayLike,
     text_embeddings: ArrayLike,
@@ -239,6 +248,7 @@ def clip_loss(
     )
 
 
+@examples_interact
 def ntxent_loss(
     embeddings: ArrayLike,
     labels: ArrayLike,
@@ -295,6 +305,7 @@ def ntxent_loss(
     )
 
 
+@examples_interact
 def supervised_contrastive_loss(
     embeddings: ArrayLike,
     labels: ArrayLike,
@@ -345,6 +356,7 @@ def supervised_contrastive_loss(
     )
 
 
+@examples_interact
 def cosent_loss(
     x1: ArrayLike,
     x2: ArrayLike,

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 from jaxloss._core import checks
 from jaxloss._core.numerics import safe_sqrt
-from jaxloss._core.reduce import reduce_loss
+from jaxloss._core.reduce import examples_interact, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
 from jaxloss.losses.embedding._common import labelled_rows
 
@@ -23,6 +23,7 @@ __all__ = ["batch_triplet_loss"]
 MINING = ("batch_hard", "batch_all", "semi_hard")
 
 
+@examples_interact
 def batch_triplet_loss(
     embeddings: ArrayLike,
     labels: ArrayLike,
