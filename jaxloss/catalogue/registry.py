@@ -19,6 +19,8 @@ from typing import Any
 
 import jax
 
+from jaxloss._core.reduce import interacts
+
 __all__ = ["Example", "LossSpec", "all_losses", "call", "get", "names", "register"]
 
 
@@ -87,6 +89,12 @@ class LossSpec:
     shared_args: tuple[int, ...] = ()
     # differentiable in forward mode (False: a custom_vjp, reverse mode only)
     forward_mode: bool = True
+
+    @property
+    def examples_interact(self) -> bool:
+        """Each example is scored against the rest of the batch (in-batch
+        negatives, mining): no per-example loss. Marked on the loss itself."""
+        return interacts(self.fn)
 
 
 _REGISTRY: dict[str, LossSpec] = {}

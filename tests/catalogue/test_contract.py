@@ -1,0 +1,165 @@
+"""The contract, registry-driven: no silently wrong number on anything a user can type.
+
+Every registered loss is held to each rule here; a new loss gets them by registering.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from helpers import IDS, SPECS, assert_close, call, draws_random, example, grads
+
+import jaxloss
+
+pytestmark = pytest.mark.parametrize("spec", SPECS, ids=IDS)
+SMALL = 8
+
+
+def _none_shape(spec, ex):
+    return jax.eval_shape(lambda *a: call(spec, ex, a, reduction="none"), *ex.args).shape
+
+
+def _keyword_options(spec):
+    """(name, default) of the keyword-only options a user types as Python values."""
+    shared = {"weight", "where", "reduction", "axis_name"}
+    params = inspect.signature(spec.fn).parameters.values()
+    return [
+        (p.name, p.default)
+        for p in params
+        if p.kind == p.KEYWORD_ONLY and p.name not in shared and p.default is not p.empty
+    ]
+
+
+def test_row_mask_aligns_with_leading_axes(spec):
+    """A ``[B]`` mask masks rows even when the trailing axis also has B entries;
+    an array that aligns only with the trailing axes raises."""
+    if not spec.unreduced or spec.where_like is not None or not spec.linear_reduction:
+        pytest.skip(f"{spec.name}'s sum is not a masked sum of its unreduced output")
+    ex = example(spec, batch=SMALL)
+    shape = _none_shape(spec, ex)
+    if len(shape) < 2:
+        pytest.skip(f"{spec.name}'s unreduced loss has one axis")
+    mask = np.arange(SMALL) % 3 != 1
+    none = call(spec, ex, reduction="none")
+    full = np.broadcast_to(mask.reshape((SMALL,) + (1,) * (len(shape) - 1)), shape)
+    assert_close(
+        call(spec, ex, reduction="sum", where=jnp.asarray(mask)),
+        jnp.sum(jnp.where(full, none, 0.0)),
+        rtol=1e-5,
+    )
+    trailing = jnp.ones(shape[1:], bool)
+    if trailing.shape != shape[: trailing.ndim]:
+        with pytest.raises(ValueError, match=rf"^jaxloss\.{spec.name}: where has shape"):
+            call(spec, ex, reduction="sum", where=trailing)
+
+
+def test_nan_input_gives_non_finite(spec):
+    """An unmasked NaN in any differentiable input never becomes a finite loss."""
+    ex = example(spec, batch=SMALL)
+    for i in ex.diff_argnums:
+        poisoned = list(ex.args)
+        index = (1,) * min(poisoned[i].ndim, 2) if i not in spec.shared_args else (0,)
+        poisoned[i] = poisoned[i].at[index].set(jnp.nan)
+        for reduction in ("mean", "sum"):
+            value = call(spec, ex, poisoned, reduction=reduction)
+            assert not np.all(np.isfinite(np.asarray(value))), (
+                f"{spec.name}: NaN in argument {i} gave a finite {reduction} {value}"
+            )
+
+
+def test_empty_batch(spec):
+    """No examples: 0 for "mean" and "sum", an empty "none", zero gradient."""
+    ex = example(spec, batch=0)
+    for reduction in ("mean", "sum"):
+        value = call(spec, ex, reduction=reduction)
+        assert value.shape == () and float(value) == 0.0, f"{reduction}: {value}"
+        for g in grads(spec, ex, reduction=reduction):
+            assert np.all(np.asarray(g) == 0)
+    if spec.unreduced:
+        assert call(spec, ex, reduction="none").shape[0] == 0
+
+
+def test_infinite_weight_on_masked_rows_cannot_leak(spec):
+    if spec.weight_kind != "elementwise":
+        pytest.skip(f"{spec.name}'s weight is not per element")
+    ex = example(spec, batch=SMALL)
+    shape = _none_shape(spec, ex)
+    mask = np.arange(SMALL) % 2 == 0
+    rows = mask.reshape((SMALL,) + (1,) * (len(shape) - 1))
+    weight = jnp.where(rows, 1.0, jnp.inf) * jnp.ones(shape)
+    where = jnp.asarray(mask) if spec.where_like is None else None
+    if where is None:
+        pytest.skip(f"{spec.name}'s where masks pixels of an input")
+    for reduction in ("mean", "sum"):
+        assert np.isfinite(float(call(spec, ex, reduction=reduction, where=where, weight=weight)))
+        for g in grads(spec, ex, reduction=reduction, where=where, weight=weight):
+            assert np.all(np.isfinite(np.asarray(g)))
+
+
+def test_options_of_the_wrong_type_raise_naming_the_argument(spec):
+    """A string where a number or a switch is expected raises at trace time."""
+    ex = example(spec, batch=SMALL)
+    for name, default in _keyword_options(spec):
+        if isinstance(default, bool):
+            wrong = "False"
+        elif isinstance(default, int | float) or name in ("alpha", "margin", "var"):
+            wrong = "0.5"
+        else:
+            continue
+        with pytest.raises((TypeError, ValueError), match=rf"^jaxloss\.{spec.name}: .*{name}"):
+            call(spec, ex, **{name: wrong})
+
+
+def test_traced_hyperparameters_give_the_concrete_value(spec):
+    """A float option traced under jit (a schedule, a learned scale) gives the same
+    number as the same value given concretely, or raises at trace time."""
+    ex = example(spec, batch=SMALL)
+    for name, default in _keyword_options(spec):
+        value = ex.kwargs.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, float):
+            continue
+        for probe in {value, -1.0, 0.0}:
+            try:
+                concrete = call(spec, ex, **{name: probe})
+            except (TypeError, ValueError):
+                continue  # out of its documented range: refused eagerly
+            try:
+                traced = jax.jit(lambda v, n=name: call(spec, ex, **{n: v}))(probe)
+            except (TypeError, ValueError):
+                continue  # refused at trace time, also fine
+            np.testing.assert_allclose(
+                np.asarray(traced), np.asarray(concrete), rtol=1e-5, atol=1e-6, err_msg=name
+            )
+
+
+def test_per_sample_is_each_example_as_a_batch_of_one(spec):
+    ex = example(spec, batch=4)
+    if ex.leading or spec.shared_args:
+        pytest.skip(f"{spec.name} takes arguments per_sample does not split")
+    fn = jax.tree_util.Partial(spec.fn, **ex.kwargs)
+    if spec.examples_interact:
+        with pytest.raises(ValueError, match=rf"jaxloss\.per_sample: {spec.name}'s examples"):
+            jaxloss.per_sample(fn)
+        return
+    if draws_random(ex):
+        pytest.skip(f"{spec.name} draws random numbers over its batch")
+    per = jaxloss.per_sample(fn)(*ex.args)
+    assert per.shape == (4,)
+    for i in range(4):
+        assert_close(per[i], spec.fn(*(a[i : i + 1] for a in ex.args), **ex.kwargs), rtol=1e-5)
+    if spec.unreduced and spec.where_drops_rows:
+        none = call(spec, ex, reduction="none")
+        if none.shape == (4,):
+            assert_close(per, none, rtol=1e-5)
+
+
+def test_checked_runs_on_valid_input(spec):
+    """``checked`` works for every loss (its messages hold braces safely) and does
+    not change the value."""
+    ex = example(spec, batch=SMALL)
+    value = jaxloss.checked(spec.fn)(*ex.leading, *ex.args, **ex.kwargs)
+    assert_close(value, call(spec, ex), rtol=1e-6)
