@@ -14,7 +14,7 @@ each importing only from the ones under it:
 - ``jaxloss.app``: the command line, ``recommend``, the stability check, the demo.
 """
 
-from jaxloss._core.checks import checked
+from jaxloss._core.checks import checked, enable_checks
 from jaxloss.app.recommend import Recommendation, recommend
 from jaxloss.catalogue import registry
 from jaxloss.combine import (
@@ -160,6 +160,7 @@ __all__ = [
     "diffusion_loss",
     "distance_box_iou_loss",
     "dpo_loss",
+    "enable_checks",
     "expected_calibration_error",
     "focal_and_tversky_loss",
     "focal_tversky_loss",

@@ -197,25 +197,64 @@ def row_values(fn: str, name: str, values: ArrayLike, shape: tuple[int, ...]) ->
 # ---------------------------------------------------------------- run-time checks
 
 
+_RAISE_IN_COMPILED_CODE = [False]
+
+
+def enable_checks(enabled: bool = True) -> None:
+    """Turns run-time value checks on (or off) everywhere, inside ``jit`` too.
+
+    With checks on, a loss called with a value it cannot take (a label out of
+    range, a probability outside [0, 1], ...) raises when the computation runs,
+    naming the function, the argument, the bad value and its flat index, even
+    inside a jitted (``jax.jit``, ``nnx.jit``) training step: the error arrives as
+    a ``JaxRuntimeError`` whose message ends with jaxloss's. Checks cost a host
+    round trip per check, so this is a debugging switch. Call it before the step
+    is first traced: a step compiled earlier keeps the checks it was traced with.
+    Without it such values give NaN, never a finite wrong number.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, jaxloss
+        >>> jaxloss.enable_checks()
+        >>> step = jax.jit(jaxloss.cross_entropy)
+        >>> step(jnp.zeros((4, 5)), jnp.array([0, 1, 9, 2])).block_until_ready()
+        Traceback (most recent call last):
+        ...
+        jax...JaxRuntimeError: ...targets must be a class index in [0, 5)...got 9 at flat index 2...
+        >>> jaxloss.enable_checks(False)
+    """
+    check_bool_option("enable_checks", "enabled", enabled)
+    _RAISE_IN_COMPILED_CODE[0] = enabled
+
+
+def _raise_unless(ok: Any, bad: Any, index: Any, *, message: str) -> None:
+    if not bool(ok):
+        raise ValueError(message.format(bad=bad, index=index))
+
+
 def require(fn: str, name: str, ok: ArrayLike, values: ArrayLike, expected: str) -> None:
     """Declares that every element of ``values`` where ``ok`` is False is invalid.
 
     A ``checkify.debug_check``: compiled away (no cost) unless the call runs under
     :func:`checked` (or ``checkify.checkify``), which raises naming the function,
-    the argument, the first bad value and its flat index.
+    the argument, the first bad value and its flat index. After
+    :func:`enable_checks`, a host callback raises the same message from inside
+    compiled code.
     """
     values = jnp.asarray(values)
     if not values.size:
         return
     ok = jnp.broadcast_to(ok, values.shape).ravel()
     index = jnp.argmin(ok)
-    checkify.debug_check(
-        jnp.all(ok),
+    message = (
         f"jaxloss.{_escape(fn)}: {_escape(name)} must be {_escape(expected)}; "
-        "got {bad} at flat index {index}",
-        bad=values.ravel()[index],
-        index=index,
+        "got {bad} at flat index {index}"
     )
+    bad = values.ravel()[index]
+    checkify.debug_check(jnp.all(ok), message, bad=bad, index=index)
+    if _RAISE_IN_COMPILED_CODE[0]:
+        jax.debug.callback(
+            functools.partial(_raise_unless, message=message), jnp.all(ok), bad, index
+        )
 
 
 def require_finite(fn: str, name: str, x: Any) -> None:
