@@ -8,7 +8,9 @@ contrastive losses over in-batch negatives.
 
 Distances and cosines have finite gradients at zero distance and at the zero
 vector: norms go through ``safe_norm`` and cosines normalise with a floor on the
-norm, as ``F.normalize`` does.
+norm, as ``F.normalize`` does. The feature axis of an embedding is the last by
+definition, so these losses take no ``axis`` option. An empty batch gives 0
+("mean", "sum") or an empty array ("none"), with zero gradients.
 """
 
 from jaxloss.losses.embedding.in_batch import (

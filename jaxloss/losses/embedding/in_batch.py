@@ -23,7 +23,7 @@ from jaxloss._core.reduce import (
 )
 from jaxloss._core.sharding import gather, gather_invariant
 from jaxloss._core.types import Array, ArrayLike, AxisName, Scalar
-from jaxloss.losses.embedding._common import batch_rows, labelled_rows
+from jaxloss.losses.embedding._common import batch_rows, empty_batch, labelled_rows
 
 __all__ = [
     "clip_loss",
@@ -39,6 +39,24 @@ def _cross_entropy_rows(scores: Array, target: Array, candidates: Array) -> Arra
     """-log softmax(scores)[target] per row over the valid candidate columns."""
     picked = jnp.take_along_axis(scores, target[:, None], axis=1)[:, 0]
     return masked_logsumexp(scores, candidates[None, :]) - picked
+
+
+def _hard_negatives(
+    fn: str, negatives: ArrayLike, shape: tuple[int, ...], mask: Array | None
+) -> Array:
+    """Hard negatives as ``[B, K, D]`` in the compute dtype, masked rows zeroed."""
+    n = jnp.asarray(negatives)
+    checks.check_floating(fn, "negatives", n)
+    if n.ndim == 2:
+        n = n[:, None]
+    if n.ndim != 3 or n.shape[0] != shape[0] or n.shape[-1] != shape[-1]:
+        checks.fail(
+            fn,
+            f"negatives must be [B, D] or [B, K, D] with B = {shape[0]} "
+            f"and D = {shape[1]}; got shape {jnp.shape(negatives)}",
+        )
+    (n,) = upcast(n)
+    return fill_masked(None if mask is None else mask[:, None, None], n, 0.0)
 
 
 @examples_interact
@@ -64,7 +82,7 @@ def multiple_negatives_ranking_loss(
       anchors, positives: ``[B, D]``.
       negatives: optional hard negatives ``[B, D]`` or ``[B, K, D]``, candidates
         for every anchor.
-      scale: s, the inverse temperature (sentence-transformers' default 20).
+      scale: s > 0, the inverse temperature (sentence-transformers' default 20).
       weight, where: ``[B]``.
       axis_name: candidates come from every device.
 
@@ -83,28 +101,21 @@ def multiple_negatives_ranking_loss(
       0.5514
     """
     fn = "multiple_negatives_ranking_loss"
+    checks.check_range(fn, "scale", scale, low=0.0, low_open=True)
     (a, _), (_, every_p), mask, every_mask, offset = batch_rows(
         fn, ("anchors", "positives"), (anchors, positives), where, axis_name
     )
+    n = None if negatives is None else _hard_negatives(fn, negatives, a.shape, mask)
+    if not a.shape[0]:
+        return empty_batch(
+            fn, a.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+        )
     candidates, valid = normalize(every_p), every_mask
-    if negatives is not None:
-        n = jnp.asarray(negatives)
-        checks.check_floating(fn, "negatives", n)
-        if n.ndim == 2:
-            n = n[:, None]
-        if n.ndim != 3 or n.shape[0] != a.shape[0] or n.shape[-1] != a.shape[-1]:
-            checks.fail(
-                fn,
-                f"negatives must be [B, D] or [B, K, D] with B = {a.shape[0]} "
-                f"and D = {a.shape[1]}; got shape {jnp.shape(negatives)}",
-            )
-        (n,) = upcast(n)
-        n = fill_masked(None if mask is None else mask[:, None, None], n, 0.0)
-        k = n.shape[1]
+    if n is not None:
         candidates = jnp.concatenate(
             [candidates, normalize(gather(n, axis_name)).reshape(-1, a.shape[1])]
         )
-        valid = jnp.concatenate([valid, jnp.repeat(every_mask, k)])
+        valid = jnp.concatenate([valid, jnp.repeat(every_mask, n.shape[1])])
     scores = scale * normalize(a) @ candidates.T
     loss = _cross_entropy_rows(scores, offset + jnp.arange(a.shape[0]), valid)
     return reduce_loss(
@@ -158,6 +169,10 @@ def info_nce_loss(
         (q, _), (_, every_k), mask, every_mask, offset = batch_rows(
             fn, names, (queries, positive_keys), where, axis_name
         )
+        if not q.shape[0]:
+            return empty_batch(
+                fn, q.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+            )
         scores = normalize(q) @ normalize(every_k).T / temperature
         loss = _cross_entropy_rows(scores, offset + jnp.arange(q.shape[0]), every_mask)
     else:
@@ -207,7 +222,7 @@ def clip_loss(
       image_embeddings, text_embeddings: ``[B, D]``; row i of each is a pair.
       logit_scale: t, the multiplier itself (CLIP's exp of its learned parameter;
         1/0.07 at initialisation, capped at 100 in training). An array is
-        differentiable.
+        differentiable; its range is the caller's (it may be traced).
       weight, where: ``[B]``.
       axis_name: every device's pairs are negatives for every other device's
         (the distributed loss of open_clip's ``gather_with_grad``).
@@ -227,6 +242,7 @@ def clip_loss(
       0.3133
     """
     fn = "clip_loss"
+    checks.check_number(fn, "logit_scale", logit_scale)
     (u, v), (every_u, every_v), mask, every_mask, offset = batch_rows(
         fn,
         ("image_embeddings", "text_embeddings"),
@@ -234,6 +250,10 @@ def clip_loss(
         where,
         axis_name,
     )
+    if not u.shape[0]:
+        return empty_batch(
+            fn, u.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+        )
     u, v, every_u, every_v = (normalize(x) for x in (u, v, every_u, every_v))
     target = offset + jnp.arange(u.shape[0])
     to_text = _cross_entropy_rows(logit_scale * u @ every_v.T, target, every_mask)
@@ -269,7 +289,8 @@ def ntxent_loss(
 
     Args:
       embeddings: ``[B, D]``. labels: ``[B]`` integers; equal labels mark positive
-        pairs (e.g. the two views of an image).
+        pairs (e.g. the two views of an image). A NaN label (or a non-finite
+        embedding) of a valid row makes the loss NaN.
       temperature: tau > 0.
       weight, where: ``[B]``.
 
@@ -287,11 +308,17 @@ def ntxent_loss(
     """
     fn = "ntxent_loss"
     checks.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
-    x, every, mask, positive, negative = labelled_rows(fn, embeddings, labels, where, axis_name)
+    x, every, mask, positive, negative, bad = labelled_rows(
+        fn, embeddings, labels, where, axis_name
+    )
+    if not x.shape[0]:
+        return empty_batch(
+            fn, x.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+        )
     s = normalize(x) @ normalize(every).T / temperature
     rest = masked_logsumexp(s, negative)[:, None]
     pair = jnp.where(positive, jnp.logaddexp(s, rest) - s, 0.0)
-    loss = jnp.sum(pair, axis=1)
+    loss = jnp.where(bad, jnp.nan, jnp.sum(pair, axis=1))
     if mask is not None:
         positive = positive & mask[:, None]
     return reduce_loss(
@@ -301,7 +328,8 @@ def ntxent_loss(
         weight=weight,
         where=mask,
         axis_name=axis_name,
-        normalizer=jnp.sum(positive),
+        # a bad row counts, so its NaN is never divided away by a zero count
+        normalizer=jnp.sum(positive) + jnp.sum(bad),
     )
 
 
@@ -326,7 +354,8 @@ def supervised_contrastive_loss(
     averaged over anchors that have a positive.
 
     Args:
-      embeddings: ``[B, D]``. labels: ``[B]`` integers.
+      embeddings: ``[B, D]``. labels: ``[B]`` integers; a NaN label (or a
+        non-finite embedding) of a valid row makes the loss NaN.
       temperature: tau > 0.
       weight, where: ``[B]``.
 
@@ -345,12 +374,21 @@ def supervised_contrastive_loss(
     """
     fn = "supervised_contrastive_loss"
     checks.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
-    x, every, mask, positive, negative = labelled_rows(fn, embeddings, labels, where, axis_name)
+    x, every, mask, positive, negative, bad = labelled_rows(
+        fn, embeddings, labels, where, axis_name
+    )
+    if not x.shape[0]:
+        return empty_batch(
+            fn, x.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+        )
     s = normalize(x) @ normalize(every).T / temperature
     log_prob = s - masked_logsumexp(s, positive | negative)[:, None]
     count = jnp.sum(positive, axis=1)
     loss = -jnp.sum(jnp.where(positive, log_prob, 0.0), axis=1) / jnp.maximum(count, 1)
-    anchors = count > 0 if mask is None else (count > 0) & mask
+    loss = jnp.where(bad, jnp.nan, loss)
+    # a bad row is an anchor even without a positive: its NaN must reach the mean
+    anchors = (count > 0) | bad
+    anchors = anchors if mask is None else anchors & mask
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=anchors, axis_name=axis_name
     )
@@ -376,8 +414,9 @@ def cosent_loss(
 
     Args:
       x1, x2: ``[B, D]`` sentence pairs.
-      targets: y, ``[B]`` gold similarity scores.
-      scale: lambda (sentence-transformers' default 20).
+      targets: y, ``[B]`` gold similarity scores; a NaN score (where not masked)
+        makes the loss NaN.
+      scale: lambda > 0 (sentence-transformers' default 20).
       where: ``[B]`` rows to use.
       reduction: ``"mean"`` or ``"sum"``, the same value: the loss is one
         statistic over all pairs of rows of the batch (there is no per-row loss).
@@ -398,12 +437,20 @@ def cosent_loss(
     """
     fn = "cosent_loss"
     checks.check_reduction(fn, reduction, ("mean", "sum"))
+    checks.check_range(fn, "scale", scale, low=0.0, low_open=True)
     (a, b), mask = prepare_arrays(fn, ("x1", "x2"), (x1, x2), where, mask_axes=-1, rank=2)
     y = checks.row_values(fn, "targets", targets, a.shape[:1]).astype(a.dtype)
+    if not a.shape[0]:
+        return jnp.zeros((), a.dtype)  # no pair of rows: log(1 + 0)
     s = scale * jnp.sum(normalize(a) * normalize(b), -1)
     valid = mask_weights(mask, s.shape, s.dtype)
+    checks.require(fn, "targets", ~jnp.isnan(y) | (valid == 0), y, "a number (not NaN)")
     s, y, valid = (gather_invariant(v, axis_name) for v in (s, y, valid))
     valid = valid > 0
     ordered = (y[:, None] > y[None, :]) & valid[:, None] & valid[None, :]
     diff = s[None, :] - s[:, None]
-    return jnp.logaddexp(0.0, masked_logsumexp(diff.ravel(), ordered.ravel()))
+    loss = jnp.logaddexp(0.0, masked_logsumexp(diff.ravel(), ordered.ravel()))
+    # a NaN score or cosine compares False with everything, so its row would
+    # silently drop out of every pair: a valid NaN makes the loss NaN instead
+    poisoned = jnp.any(valid & (jnp.isnan(s) | jnp.isnan(y)))
+    return jnp.where(poisoned, jnp.nan, loss)

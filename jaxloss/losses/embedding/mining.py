@@ -16,7 +16,7 @@ from jaxloss._core import checks
 from jaxloss._core.numerics import safe_sqrt
 from jaxloss._core.reduce import examples_interact, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
-from jaxloss.losses.embedding._common import labelled_rows
+from jaxloss.losses.embedding._common import empty_batch, labelled_rows
 
 __all__ = ["batch_triplet_loss"]
 
@@ -53,7 +53,8 @@ def batch_triplet_loss(
       ``triplet_semihard_loss``).
 
     Args:
-      embeddings: ``[B, D]``. labels: ``[B]`` integers.
+      embeddings: ``[B, D]``. labels: ``[B]`` integers; a NaN label (or a
+        non-finite embedding) of a valid row makes the loss NaN.
       margin: m. squared: use squared distances.
       weight, where: ``[B]``.
       axis_name: positives and negatives come from every device.
@@ -76,13 +77,22 @@ def batch_triplet_loss(
       0.0
     """
     fn = "batch_triplet_loss"
+    checks.check_number(fn, "margin", margin)
     checks.check_option(fn, "mining", mining, MINING)
     checks.check_bool_option(fn, "squared", squared)
-    x, every, mask, positive, negative = labelled_rows(fn, embeddings, labels, where, axis_name)
+    x, every, mask, positive, negative, bad = labelled_rows(
+        fn, embeddings, labels, where, axis_name
+    )
+    if not x.shape[0]:
+        return empty_batch(
+            fn, x.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+        )
     sq = jnp.sum(x * x, -1)[:, None] + jnp.sum(every * every, -1)[None, :] - 2.0 * x @ every.T
     d = jnp.maximum(sq, 0.0) if squared else safe_sqrt(jnp.maximum(sq, 0.0))
     if mining == "batch_hard":
         loss, anchors = _batch_hard(d, positive=positive, negative=negative, margin=margin)
+        # a bad row (NaN label or embedding) is NaN and counts, even without a triplet
+        loss, anchors = jnp.where(bad, jnp.nan, loss), anchors | bad
         anchors = anchors if mask is None else anchors & mask
         return reduce_loss(
             loss, fn=fn, reduction=reduction, weight=weight, where=anchors, axis_name=axis_name
@@ -96,9 +106,10 @@ def batch_triplet_loss(
         )
     else:
         pair_loss, count = _batch_all(d, neg_sorted=neg_sorted, pairs=pairs, margin=margin)
-    loss = jnp.sum(jnp.where(pairs, pair_loss, 0.0), axis=1)
+    loss = jnp.where(bad, jnp.nan, jnp.sum(jnp.where(pairs, pair_loss, 0.0), axis=1))
+    count = jnp.sum(count, axis=1) + bad
     if mask is not None:
-        count = jnp.where(mask[:, None], count, 0)
+        count = jnp.where(mask, count, 0)
     return reduce_loss(
         loss,
         fn=fn,

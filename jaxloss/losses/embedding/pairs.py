@@ -13,9 +13,11 @@ import jax.numpy as jnp
 
 from jaxloss._core import checks
 from jaxloss._core.numerics import (
+    abs_,
     cosine_similarity,
     cosine_similarity_squared_eps,
     p_norm,
+    power,
     safe_norm,
     upcast,
 )
@@ -39,8 +41,9 @@ def pairwise_distance(x1: ArrayLike, x2: ArrayLike, *, p: float = 2.0, eps: floa
     .. math:: d(x_1, x_2) = \|x_1 - x_2 + \epsilon\|_p
 
     Args:
-      x1, x2: ``[..., D]`` (broadcastable).
-      p: the norm's order (> 0).
+      x1, x2: ``[..., D]`` (broadcastable); the feature axis is the last.
+      p: the norm's order, in (0, inf]; ``float("inf")`` is the max norm. It may
+        be traced.
       eps: added to the difference, so the gradient is finite when the rows coincide.
 
     Returns:
@@ -53,8 +56,20 @@ def pairwise_distance(x1: ArrayLike, x2: ArrayLike, *, p: float = 2.0, eps: floa
       >>> float(jaxloss.pairwise_distance(jnp.array([3.0, 0.0]), jnp.zeros(2), eps=0.0))
       3.0
     """
-    checks.check_range("pairwise_distance", "p", p, low=0.0, low_open=True)
-    return p_norm(jnp.asarray(x1) - jnp.asarray(x2) + eps, p)
+    return _distance("pairwise_distance", x1, x2, p=p, eps=eps)
+
+
+def _distance(fn: str, x1: ArrayLike, x2: ArrayLike, *, p: float, eps: float) -> Array:
+    """:func:`pairwise_distance`, its options checked in the name of ``fn``."""
+    checks.check_range(fn, "p", p, low=0.0, low_open=True)
+    checks.check_number(fn, "eps", eps)
+    diff = jnp.asarray(x1) - jnp.asarray(x2) + eps
+    if checks.is_traced(p):
+        # a traced order cannot pick a code path: the general form, NaN kept NaN
+        return power(jnp.sum(power(abs_(diff), p), axis=-1), 1.0 / p)
+    if p == float("inf"):
+        return jnp.max(abs_(diff), axis=-1)
+    return p_norm(diff, p)
 
 
 def triplet_margin_loss(
@@ -77,9 +92,10 @@ def triplet_margin_loss(
 
     Args:
       anchors, positives, negatives: ``[..., D]``.
-      margin: m. p: the norm's order (> 0). eps: inside the difference, as torch.
+      margin: m > 0 (torch refuses m <= 0). p: the norm's order, in (0, inf].
+      eps: inside the difference, as torch.
       swap: use :math:`\min(d(a, n), d(p, n))` as the negative distance (Balntas et al.).
-      weight, where: broadcastable to ``[...]``.
+      weight, where: aligned with the leading axes of ``[...]``.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
@@ -95,12 +111,13 @@ def triplet_margin_loss(
     """
     fn = "triplet_margin_loss"
     checks.check_range(fn, "p", p, low=0.0, low_open=True)
+    checks.check_number(fn, "eps", eps)
     return _triplet(
         fn,
         anchors,
         positives,
         negatives,
-        distance=functools.partial(pairwise_distance, p=p, eps=eps),
+        distance=functools.partial(_distance, fn, p=p, eps=eps),
         margin=margin,
         swap=swap,
         weight=weight,
@@ -132,8 +149,9 @@ def triplet_margin_with_distance_loss(
       distance_function: maps two ``[..., D]`` arrays to ``[...]`` distances; the
         default is :func:`pairwise_distance` (p = 2, eps = 1e-6), e.g.
         ``lambda x, y: 1 - cosine`` for a cosine distance.
-      margin: m. swap: use :math:`\min(d(a, n), d(p, n))` as the negative distance.
-      weight, where: broadcastable to ``[...]``.
+      margin: m > 0 (torch refuses m <= 0).
+      swap: use :math:`\min(d(a, n), d(p, n))` as the negative distance.
+      weight, where: aligned with the leading axes of ``[...]``.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
@@ -148,12 +166,19 @@ def triplet_margin_with_distance_loss(
       >>> float(jaxloss.triplet_margin_with_distance_loss(a, p, n, distance_function=l1))
       0.5
     """
+    fn = "triplet_margin_with_distance_loss"
+    if distance_function is not None and not callable(distance_function):
+        checks.fail(
+            fn,
+            f"distance_function must be a callable or None; got {distance_function!r}",
+            TypeError,
+        )
     return _triplet(
-        "triplet_margin_with_distance_loss",
+        fn,
         anchors,
         positives,
         negatives,
-        distance=distance_function or pairwise_distance,
+        distance=distance_function or functools.partial(_distance, fn, p=2.0, eps=1e-6),
         margin=margin,
         swap=swap,
         weight=weight,
@@ -177,6 +202,7 @@ def _triplet(
     reduction: str,
     axis_name: AxisName,
 ) -> Array:
+    checks.check_range(fn, "margin", margin, low=0.0, low_open=True)
     checks.check_bool_option(fn, "swap", swap)
     (a, pos, neg), _ = prepare_arrays(
         fn,
@@ -219,9 +245,9 @@ def contrastive_loss(
       similar: ``[...]`` boolean (or 0/1), True for pairs to pull together. The
         seeds disagree on the 0/1 convention (seed 002's label 0 means similar);
         the name settles it. Seed 002's loss is twice ours with ``~similar``.
-      margin: m, the distance beyond which dissimilar pairs cost nothing.
+      margin: m >= 0, the distance beyond which dissimilar pairs cost nothing.
       squared: the squared form above, else the plain one.
-      weight, where: broadcastable to ``[...]``.
+      weight, where: aligned with the leading axes of ``[...]``.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
@@ -240,11 +266,13 @@ def contrastive_loss(
       Array([0.015, 0.   ], dtype=float32)
     """
     fn = "contrastive_loss"
+    checks.check_range(fn, "margin", margin, low=0.0)
     checks.check_bool_option(fn, "squared", squared)
-    (a, b), _ = prepare_arrays(fn, ("x1", "x2"), (x1, x2), where, mask_axes=-1)
+    (a, b), mask = prepare_arrays(fn, ("x1", "x2"), (x1, x2), where, mask_axes=-1)
     s = checks.row_values(fn, "similar", similar, a.shape[:-1])
-    checks.require(fn, "similar", (s == 0) | (s == 1), s, "True/False (or 1/0)")
-    s = jnp.where((s == 0) | (s == 1), s, jnp.nan).astype(a.dtype)
+    ok = (s == 0) | (s == 1)
+    checks.require(fn, "similar", _unmasked(ok, mask), s, "True/False (or 1/0)")
+    s = jnp.where(ok, s, jnp.nan).astype(a.dtype)
     d = safe_norm(a - b, axis=-1)
     gap = jax.nn.relu(margin - d)
     loss = 0.5 * (s * d * d + (1.0 - s) * gap * gap) if squared else s * d + (1.0 - s) * gap
@@ -274,8 +302,9 @@ def cosine_embedding_loss(
       x1, x2: ``[..., D]``.
       targets: y, ``[...]`` in {1, -1}; any other value gives NaN (torch silently
         gives 0).
-      margin: m, in [-1, 1].
-      weight, where: broadcastable to ``[...]``.
+      margin: m, in [-1, 1] (the range of a cosine; outside it the hinge is
+        constant, so it raises).
+      weight, where: aligned with the leading axes of ``[...]``.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
@@ -290,10 +319,11 @@ def cosine_embedding_loss(
       0.2929
     """
     fn = "cosine_embedding_loss"
-    (a, b), _ = prepare_arrays(fn, ("x1", "x2"), (x1, x2), where, mask_axes=-1)
+    checks.check_range(fn, "margin", margin, low=-1.0, high=1.0)
+    (a, b), mask = prepare_arrays(fn, ("x1", "x2"), (x1, x2), where, mask_axes=-1)
     y = checks.row_values(fn, "targets", targets, a.shape[:-1])
     ok = (y == 1) | (y == -1)
-    checks.require(fn, "targets", ok, y, "1 or -1")
+    checks.require(fn, "targets", _unmasked(ok, mask), y, "1 or -1")
     cos = cosine_similarity_squared_eps(a, b)
     loss = jnp.where(y == 1, 1.0 - cos, jax.nn.relu(cos - margin))
     loss = jnp.where(ok, loss, jnp.nan)
@@ -319,9 +349,10 @@ def margin_ranking_loss(
 
     Args:
       x1, x2: ``[...]`` scores.
-      targets: y, ``[...]``: 1 where x1 should rank higher, -1 where x2 should.
-      margin: m.
-      weight, where: broadcastable to ``[...]``.
+      targets: y, ``[...]``: 1 where x1 should rank higher, -1 where x2 should;
+        any other value gives NaN (torch silently uses it as a coefficient).
+      margin: m, any real number.
+      weight, where: aligned with the leading axes of ``[...]``.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
@@ -334,6 +365,7 @@ def margin_ranking_loss(
       1.0
     """
     fn = "margin_ranking_loss"
+    checks.check_number(fn, "margin", margin)
     a, b = jnp.asarray(x1), jnp.asarray(x2)
     checks.check_floating(fn, "x1", a)
     checks.check_floating(fn, "x2", b)
@@ -342,7 +374,9 @@ def margin_ranking_loss(
     a, b, y = upcast(a, b, y)
     mask = mask_of(fn, where, a.shape)
     a, b = fill_masked(mask, a, 0.0), fill_masked(mask, b, 0.0)
-    loss = jax.nn.relu(-y * (a - b) + margin)
+    ok = (y == 1) | (y == -1)
+    checks.require(fn, "targets", _unmasked(ok, mask), y, "1 or -1")
+    loss = jnp.where(ok, jax.nn.relu(-y * (a - b) + margin), jnp.nan)
     return reduce_loss(
         fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
@@ -365,7 +399,7 @@ def cosine_similarity_loss(
     Args:
       x1, x2: ``[..., D]``.
       targets: y, ``[...]`` target similarities (e.g. in [-1, 1]).
-      weight, where: broadcastable to ``[...]``.
+      weight, where: aligned with the leading axes of ``[...]``.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
@@ -387,3 +421,8 @@ def cosine_similarity_loss(
     return reduce_loss(
         fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
+
+
+def _unmasked(ok: Array, mask: Array | None) -> Array:
+    """``ok`` where the row counts; masked rows (padding) may hold anything."""
+    return ok if mask is None else ok | ~jnp.broadcast_to(mask, ok.shape)

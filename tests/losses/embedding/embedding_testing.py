@@ -37,7 +37,7 @@ def torch_value_and_grads(fn, arrays, n_diff):
     leaves = [torch_leaf(a) for a in arrays[:n_diff]]
     out = fn(*leaves, *arrays[n_diff:])
     out.sum().backward()
-    return out.detach().numpy(), tuple(leaf.grad.numpy() for leaf in leaves)
+    return out.detach().numpy(), tuple(np.asarray(leaf.grad) for leaf in leaves)
 
 
 def rows(rng, *shape):
