@@ -4,6 +4,7 @@ optax training step with `combine`; `per_sample`."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import jax
 import jax.numpy as jnp
@@ -13,6 +14,7 @@ import pytest
 import torch
 from flax import nnx
 from helpers import assert_close
+from jax.experimental import checkify
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 from sklearn import metrics as skm
@@ -116,17 +118,22 @@ def test_precision_recall_f1_iou_dice_match_sklearn():
     pred = scores.argmax(-1)
     for average in ("macro", "micro"):
         got = jaxloss.precision_recall_f1(scores, y, average=average)
-        expected = skm.precision_recall_fscore_support(y, pred, average=average, zero_division=0)[
-            :3
-        ]
+        expected = skm.precision_recall_fscore_support(
+            y,
+            pred,
+            average=average,
+            zero_division=0,  # pyright: ignore[reportArgumentType]
+        )[:3]
         assert_close(got, expected, rtol=1e-5)
     assert_close(
         jaxloss.iou_score(pred, y, num_classes=4),
-        skm.jaccard_score(y, pred, average=None),
+        skm.jaccard_score(y, pred, average=None),  # pyright: ignore[reportArgumentType]
         rtol=1e-5,
     )
     assert_close(
-        jaxloss.dice_score(pred, y, num_classes=4), skm.f1_score(y, pred, average=None), rtol=1e-5
+        jaxloss.dice_score(pred, y, num_classes=4),
+        skm.f1_score(y, pred, average=None),  # pyright: ignore[reportArgumentType]
+        rtol=1e-5,
     )
     yb, pb = (rng.uniform(size=100) < 0.3).astype(int), rng.uniform(size=100)
     got = jaxloss.precision_recall_f1(pb, yb)
@@ -160,9 +167,9 @@ def test_metrics_take_targets_and_num_bins_keywords():
         metric(hard, targets=y, num_classes=2)
     assert_close(jaxloss.precision_recall_f1(hard, targets=y), (0.5, 1.0, 2 / 3))
     with pytest.raises(TypeError):
-        jaxloss.expected_calibration_error(probs, y, n_bins=2)
+        jaxloss.expected_calibration_error(probs, y, n_bins=2)  # pyright: ignore[reportCallIssue]
     with pytest.raises(TypeError):
-        jaxloss.accuracy(scores, labels=y)
+        jaxloss.accuracy(scores, labels=y)  # pyright: ignore[reportCallIssue]
 
 
 # ----------------------------------------------------------------- composition
@@ -195,7 +202,7 @@ def test_combine_in_a_flax_optax_training_step():
 
 def test_combine_rejects_bad_terms():
     with pytest.raises(TypeError, match=r"terms\['mse'\] must be a \(loss_fn, weight\) pair"):
-        jaxloss.combine({"mse": jaxloss.mse_loss})
+        jaxloss.combine({"mse": jaxloss.mse_loss})  # pyright: ignore[reportArgumentType]
     with pytest.raises(ValueError, match="each term must reduce to a scalar"):
         jaxloss.combine({"mse": (lambda a, b: jaxloss.mse_loss(a, b, reduction="none"), 1.0)})(
             jnp.ones(2), jnp.ones(2)
@@ -214,3 +221,163 @@ def test_per_sample_losses_and_per_example_gradients():
     assert grads.shape == (6, 5, 5)
     with pytest.raises(ValueError, match=r"disagree on the batch size: \[3, 6\]"):
         jaxloss.per_sample(jaxloss.mse_loss)(jnp.ones((6, 2)), jnp.ones((3, 2)))
+
+
+# ------------------------------------------------- contract: no silently wrong number
+
+
+def test_class_axis_equals_the_moved_axis():
+    # guards against axis= being refused (channel-first [N, C, ...] scores had to be
+    # moved by hand); values checked against scikit-learn on the flattened pixels
+    rng = np.random.default_rng(7)
+    scores = rng.standard_normal((3, 4, 5, 2)).astype(np.float32)  # [N, C, H, W]
+    y = rng.integers(0, 4, (3, 5, 2))
+    last = np.moveaxis(scores, 1, -1)
+    for k in (1, 2):
+        got = jaxloss.accuracy(scores, y, top_k=k, axis=1)
+        assert_close(got, jaxloss.accuracy(last, y, top_k=k))
+        flat = last.reshape(-1, 4)
+        expected = skm.top_k_accuracy_score(y.ravel(), flat, k=k, labels=range(4))
+        assert_close(got, expected, rtol=1e-6)
+    pred = last.argmax(-1).ravel()
+    assert_close(
+        jaxloss.iou_score(scores, y, axis=1),
+        skm.jaccard_score(y.ravel(), pred, average=None, labels=range(4), zero_division=0),  # pyright: ignore[reportArgumentType]
+    )
+    assert_close(
+        jaxloss.dice_score(scores, y, axis=1, num_classes=4),
+        skm.f1_score(y.ravel(), pred, average=None, labels=range(4), zero_division=0),  # pyright: ignore[reportArgumentType]
+    )
+    for average in ("macro", "micro"):
+        assert_close(
+            jaxloss.precision_recall_f1(scores, y, axis=-3, average=average),
+            jaxloss.precision_recall_f1(last, y, average=average),
+        )
+    assert_close(jaxloss.confusion_counts(scores, y, axis=1), jaxloss.confusion_counts(last, y))
+    probs = np.asarray(jax.nn.softmax(jnp.asarray(rng.standard_normal((50, 3))), -1))
+    labels = rng.integers(0, 3, 50)
+    assert_close(
+        jaxloss.expected_calibration_error(probs.T, labels, axis=0),
+        _np_ece(probs.max(-1), (probs.argmax(-1) == labels).astype(float), 10, True),
+        rtol=1e-5,
+    )
+    assert_close(
+        jaxloss.reliability_diagram(probs.T, labels, axis=0, num_bins=4),
+        jaxloss.reliability_diagram(probs, labels, num_bins=4),
+    )
+    with pytest.raises(ValueError, match=r"^jaxloss\.accuracy: targets has shape .* pass axis=1"):
+        jaxloss.accuracy(scores, y)
+    with pytest.raises(ValueError, match=r"^jaxloss\.iou_score: axis=1 names the class axis"):
+        jaxloss.iou_score(y, y, num_classes=4, axis=1)
+
+
+_SCORES = jnp.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
+_LABELS = jnp.array([0, 2])
+
+
+@pytest.mark.parametrize(
+    ("call_", "error", "message"),
+    [
+        (lambda: jaxloss.accuracy(_SCORES, _LABELS, top_k="1"), TypeError, "accuracy: top_k"),  # pyright: ignore[reportArgumentType]
+        (lambda: jaxloss.accuracy(_SCORES, _LABELS, top_k=True), TypeError, "accuracy: top_k"),
+        (lambda: jaxloss.accuracy(_SCORES, _LABELS, axis=1.0), TypeError, "accuracy: axis"),  # pyright: ignore[reportArgumentType]
+        (
+            lambda: jaxloss.expected_calibration_error(_SCORES, _LABELS, num_bins="10"),  # pyright: ignore[reportArgumentType]
+            TypeError,
+            "expected_calibration_error: num_bins",
+        ),
+        (
+            lambda: jaxloss.reliability_diagram(_SCORES, _LABELS, num_bins=0),
+            ValueError,
+            "reliability_diagram: num_bins",
+        ),
+        (
+            lambda: jaxloss.iou_score(_LABELS, _LABELS, num_classes="3"),  # pyright: ignore[reportArgumentType]
+            TypeError,
+            "iou_score: num_classes",
+        ),
+        (
+            lambda: jaxloss.dice_score(_SCORES[:, 0], _LABELS, threshold="0.5"),  # pyright: ignore[reportArgumentType]
+            TypeError,
+            "dice_score: threshold",
+        ),
+        (
+            lambda: jaxloss.precision_recall_f1(_SCORES[:, 0], _LABELS, threshold=float("nan")),
+            ValueError,
+            "precision_recall_f1: threshold",
+        ),
+        (
+            lambda: jaxloss.iou_score(_SCORES, _LABELS, num_classes=4),
+            ValueError,
+            "iou_score: num_classes=4 but predictions has 3 scores",
+        ),
+        (
+            lambda: jaxloss.dice_score(_SCORES, _LABELS[:1]),
+            ValueError,
+            "dice_score: targets has shape",
+        ),
+    ],
+)
+def test_options_are_validated_naming_the_metric_and_argument(call_, error, message):
+    # guards against num_bins="10", top_k=True, num_classes="3" or threshold="0.5"
+    # being used as given (or failing deep inside), against a num_classes that the
+    # scores contradict being ignored, and against iou_score and dice_score errors
+    # naming confusion_counts
+    with pytest.raises(error, match="^" + re.escape(f"jaxloss.{message}")):
+        call_()
+
+
+def test_invalid_inputs_give_nan_not_a_finite_metric():
+    # guards against NaN scores or probabilities, probabilities outside [0, 1] and
+    # ids that are not classes being binned, thresholded or compared into a finite
+    # metric (a NaN confidence landed in some bin; a label of 7 was never a hit)
+    nan_row = _SCORES.at[1, 1].set(jnp.nan)
+    assert np.isnan(float(jaxloss.accuracy(nan_row, _LABELS)))
+    assert np.isnan(float(jaxloss.accuracy(_SCORES, jnp.array([0, 7]))))
+    assert np.isnan(float(jaxloss.expected_calibration_error(nan_row, _LABELS)))
+    assert np.isnan(float(jaxloss.expected_calibration_error(_SCORES, jnp.array([0, 3]))))
+    p = jnp.array([0.2, 0.9, 0.4])
+    assert np.isnan(
+        float(jaxloss.expected_calibration_error(p.at[2].set(jnp.nan), _LABELS[:1].repeat(3)))
+    )
+    assert np.isnan(
+        float(jaxloss.expected_calibration_error(p.at[1].set(1.5), jnp.array([0, 1, 0])))
+    )
+    assert np.isnan(float(jaxloss.expected_calibration_error(p, jnp.array([0, 2, 0]))))
+    d = jaxloss.reliability_diagram(p.at[2].set(jnp.nan), jnp.array([0, 1, 0]), num_bins=2)
+    assert d.count.tolist() == [2.0, 1.0] and np.isnan(float(d.confidence[0]))
+    for counts in (
+        jaxloss.confusion_counts(nan_row, _LABELS),
+        jaxloss.confusion_counts(p.at[0].set(jnp.nan), jnp.array([0, 1, 0])),
+        jaxloss.confusion_counts(jnp.array([0, 1, 5]), jnp.array([0, 1, 1]), num_classes=3),
+        jaxloss.confusion_counts(jnp.array([0, 1, 2]), jnp.array([0, 1, 1])),  # binary: 2
+        jaxloss.confusion_counts(p, jnp.array([0.0, 1.0, 0.5])),
+    ):
+        assert all(np.all(np.isnan(np.asarray(c))) for c in counts)
+    assert np.isnan(float(jaxloss.iou_score(jnp.array([0, 1, 2]), jnp.array([0, 1, 1]))))
+    precision = jax.jit(lambda t: jaxloss.precision_recall_f1(p, jnp.array([0, 1, 0]), threshold=t))
+    assert np.isnan(float(precision(jnp.nan)[0])) and np.isfinite(float(precision(0.5)[0]))
+    with pytest.raises(Exception, match=r"accuracy: targets must be a class index in \[0, 3\)"):
+        jaxloss.checked(jaxloss.accuracy)(_SCORES, jnp.array([0, 7]))
+    with pytest.raises(Exception, match=r"expected_calibration_error: probs must be in \[0, 1\]"):
+        jaxloss.checked(jax.jit(jaxloss.expected_calibration_error))(
+            p.at[1].set(1.5), _LABELS[:1].repeat(3)
+        )
+
+
+def test_masked_invalid_samples_are_left_out():
+    # guards against a masked sample's NaN padding reaching the metric (0 * NaN was
+    # NaN) or its invalid label being reported: masking equals slicing it away
+    rng = np.random.default_rng(8)
+    probs = np.asarray(jax.nn.softmax(jnp.asarray(rng.standard_normal((20, 3))), -1))
+    labels = rng.integers(0, 3, 20)
+    keep = np.arange(20) % 4 != 0
+    padded_p = np.where(keep[:, None], probs, np.nan).astype(np.float32)
+    padded_y = np.where(keep, labels, -1)
+    for metric in (jaxloss.expected_calibration_error, jaxloss.accuracy):
+        # the metric's own run-time checks pass (checked would also refuse the NaN inputs)
+        err, got = checkify.checkify(metric)(padded_p, padded_y, where=jnp.asarray(keep))
+        err.throw()
+        assert_close(got, metric(probs[keep], labels[keep]), rtol=1e-6)
+    counts = jaxloss.confusion_counts(padded_p, padded_y, where=jnp.asarray(keep))
+    assert_close(counts, jaxloss.confusion_counts(probs[keep], labels[keep]))

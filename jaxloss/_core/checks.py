@@ -262,6 +262,16 @@ def require_finite(fn: str, name: str, x: Any) -> None:
         require(fn, name, jnp.isfinite(x), x, "finite (no NaN or Inf)")
 
 
+def _argument_labels(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[str]:
+    """A name for every leaf of ``(args, kwargs)``: ``argument i`` or the keyword."""
+    labels = []
+    for i, a in enumerate(args):
+        labels += [f"argument {i}"] * len(jax.tree.leaves(a))
+    for key, value in kwargs.items():
+        labels += [key] * len(jax.tree.leaves(value))
+    return labels
+
+
 def checked(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Wraps a loss, or a whole (jitted) training step, so that run-time value
     errors raise instead of giving NaN.
@@ -303,11 +313,14 @@ def checked(fn: Callable[..., Any]) -> Callable[..., Any]:
         # arrays go through checkify; everything else (options, callables) is closed over
         dynamic = [isinstance(leaf, jax.Array | np.ndarray | np.generic) for leaf in leaves]
 
+        labels = _argument_labels(args, kwargs)
+
         def run(*arrays: Any) -> Any:
             given = iter(arrays)
             full = [next(given) if d else leaf for leaf, d in zip(leaves, dynamic, strict=True)]
-            for i, a in enumerate(arrays):
-                require_finite(name, f"input array {i}", a)
+            dynamic_labels = [lb for lb, d in zip(labels, dynamic, strict=True) if d]
+            for a, label in zip(arrays, dynamic_labels, strict=True):
+                require_finite(name, label, a)
             call_args, call_kwargs = jax.tree.unflatten(tree, full)
             out = fn(*call_args, **call_kwargs)
             for leaf in jax.tree.leaves(out):

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxloss._core import checks
 from jaxloss._core.numerics import log_sigmoid
-from jaxloss._core.reduce import prepare_arrays, reduce_loss
+from jaxloss._core.reduce import align_leading, prepare_arrays, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
 
 __all__ = ["bradley_terry_loss", "dpo_loss", "kl_penalty", "ppo_policy_loss", "ppo_value_loss"]
@@ -22,6 +23,35 @@ __all__ = ["bradley_terry_loss", "dpo_loss", "kl_penalty", "ppo_policy_loss", "p
 DPO_KINDS = ("sigmoid", "hinge", "ipo", "robust")
 # per-sequence values [B], per-token values [B, T], or a single scalar
 _ANY_RANK = set(range(33))
+
+
+def _in_range(
+    fn: str, name: str, value: ArrayLike, low: float, high: float | None = None, *, below=False
+) -> Array | None:
+    """Checks a numeric option: ``value > low`` (``low <= value <= high`` with
+    ``high``; a traced one must be ``< high`` with ``below``, which the caller
+    checks for a concrete one). A concrete value is checked now; a traced
+    one (a schedule under ``jit``) is declared for :func:`jaxloss.checked` and
+    returned as a validity flag, for the loss to give NaN where it fails. None:
+    nothing is left to check at run time."""
+    if high is None:
+        checks.check_range(fn, name, value, low=low, low_open=True)
+    else:
+        checks.check_range(fn, name, value, low=low, high=high)
+    if not checks.is_traced(value):
+        return None
+    v = jnp.asarray(value)
+    if high is None:
+        ok, expected = v > low, f"in ({low}, inf]"
+    else:
+        ok = (v >= low) & ((v < high) if below else (v <= high))
+        expected = f"in [{low}, {high}{')' if below else ']'}"
+    checks.require(fn, name, ok, v, expected)
+    return ok
+
+
+def _nan_unless(ok: Array | None, loss: Array) -> Array:
+    return loss if ok is None else jnp.where(ok, loss, jnp.nan)
 
 
 def dpo_loss(
@@ -57,13 +87,15 @@ def dpo_loss(
       policy_rejected_logps: ``[B]``, the same for the rejected completions.
       ref_chosen_logps: ``[B]``, the chosen completions under the reference model.
       ref_rejected_logps: ``[B]``, the rejected completions under the reference model.
-      beta: > 0, the strength of the implicit KL constraint.
+      beta: > 0, the strength of the implicit KL constraint (a traced ``beta`` <= 0
+        gives NaN).
       kind: one of the above.
-      label_smoothing: epsilon in [0, 0.5), the assumed rate of flipped preferences.
+      label_smoothing: epsilon in [0, 0.5] (< 0.5 for ``"robust"``), the assumed
+        rate of flipped preferences. A traced value outside gives NaN.
       return_rewards: also return the implicit rewards
         :math:`\beta(\pi_c - \rho_c)` and :math:`\beta(\pi_r - \rho_r)` (no gradient).
-      weight: broadcastable to ``[B]``; rescales each pair's loss.
-      where: boolean, broadcastable to ``[B]``; False pairs are left out.
+      weight: aligned with the leading axes of ``[B]``; rescales each pair's loss.
+      where: boolean, aligned with the leading axes of ``[B]``; False pairs are left out.
       reduction: ``"mean"`` (over unmasked pairs), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -83,13 +115,16 @@ def dpo_loss(
     """
     fn = "dpo_loss"
     checks.check_option(fn, "kind", kind, DPO_KINDS)
-    checks.check_range(fn, "beta", beta, low=0.0, low_open=True)
-    checks.check_range(fn, "label_smoothing", label_smoothing, low=0.0, high=0.5)
-    checks.check_bool_option(fn, "return_rewards", return_rewards)
-    if kind == "robust" and not checks.is_traced(label_smoothing) and label_smoothing == 0.5:
+    beta_ok = _in_range(fn, "beta", beta, 0.0)
+    # kind='robust' divides by 1 - 2 label_smoothing: there it must be < 0.5, also
+    # when traced (NaN rather than the Inf or wrong sign of a division by ~0)
+    robust = kind == "robust"
+    if robust and not checks.is_traced(label_smoothing) and np.any(np.equal(label_smoothing, 0.5)):
         checks.fail(
             fn, "kind='robust' divides by 1 - 2 label_smoothing: label_smoothing must be < 0.5"
         )
+    smoothing_ok = _in_range(fn, "label_smoothing", label_smoothing, 0.0, 0.5, below=robust)
+    checks.check_bool_option(fn, "return_rewards", return_rewards)
     names = (
         "policy_chosen_logps",
         "policy_rejected_logps",
@@ -115,20 +150,21 @@ def dpo_loss(
         loss = (-(1.0 - eps) * log_sigmoid(beta * x) + eps * log_sigmoid(-beta * x)) / (
             1.0 - 2.0 * eps
         )
+    loss = _nan_unless(beta_ok, _nan_unless(smoothing_ok, loss))
     loss = reduce_loss(
         fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
     if not return_rewards:
         return loss
-    rewards = jax.lax.stop_gradient((beta * (pc - rc), beta * (pr - rr)))
-    return loss, *rewards
+    chosen, rejected = jax.lax.stop_gradient((beta * (pc - rc), beta * (pr - rr)))
+    return loss, _nan_unless(beta_ok, chosen), _nan_unless(beta_ok, rejected)
 
 
 def bradley_terry_loss(
     chosen_rewards: ArrayLike,
     rejected_rewards: ArrayLike,
     *,
-    margin: ArrayLike | None = None,
+    margin: ArrayLike | list[float] | tuple[float, ...] | None = None,
     weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -141,10 +177,11 @@ def bradley_terry_loss(
     Args:
       chosen_rewards: ``[B]`` scalar rewards of the chosen completions.
       rejected_rewards: ``[B]`` scalar rewards of the rejected completions.
-      margin: optional, broadcastable to ``[B]``: the required gap m (Llama 2's
-        preference-strength margin).
-      weight: broadcastable to ``[B]``; rescales each pair's loss.
-      where: boolean, broadcastable to ``[B]``; False pairs are left out.
+      margin: optional, a number or an array aligned with the leading axes of
+        ``[B]`` (as ``weight``): the required gap m (Llama 2's preference-strength
+        margin).
+      weight: aligned with the leading axes of ``[B]``; rescales each pair's loss.
+      where: boolean, aligned with the leading axes of ``[B]``; False pairs are left out.
       reduction: ``"mean"`` (over unmasked pairs), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -169,9 +206,11 @@ def bradley_terry_loss(
     )
     gap = rc - rr
     if margin is not None:
-        margin = jnp.asarray(margin)
-        checks.check_broadcastable(fn, "margin", margin, gap.shape)
-        gap = gap - margin.astype(gap.dtype)
+        if isinstance(margin, list | tuple):
+            margin = np.asarray(margin)
+        checks.check_number(fn, "margin", margin)
+        # aligned like weight: a [B] margin on [B, T] rewards applies per row
+        gap = gap - align_leading(fn, "margin", jnp.asarray(margin, gap.dtype), gap.shape)
     return reduce_loss(
         fn=fn,
         loss=-log_sigmoid(gap),
@@ -204,9 +243,10 @@ def ppo_policy_loss(
         current policy.
       old_log_probs: ``[...]``, the same under the policy that sampled.
       advantages: ``[...]``.
-      clip_eps: epsilon > 0, the clip range of the ratio.
-      weight: broadcastable to ``[...]``; rescales each token's loss.
-      where: boolean, broadcastable to ``[...]``, e.g. the response mask.
+      clip_eps: epsilon > 0, the clip range of the ratio (a traced value <= 0
+        gives NaN).
+      weight: aligned with the leading axes of ``[...]``; rescales each token's loss.
+      where: boolean, aligned with the leading axes of ``[...]``, e.g. the response mask.
       reduction: ``"mean"`` (over unmasked tokens), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -223,7 +263,7 @@ def ppo_policy_loss(
       -1.2000000476837158
     """
     fn = "ppo_policy_loss"
-    checks.check_range(fn, "clip_eps", clip_eps, low=0.0, low_open=True)
+    clip_ok = _in_range(fn, "clip_eps", clip_eps, 0.0)
     (lp, old, adv), _ = prepare_arrays(
         fn,
         ("log_probs", "old_log_probs", "advantages"),
@@ -233,6 +273,7 @@ def ppo_policy_loss(
     )
     ratio = jnp.exp(jnp.clip(lp - old, -50.0, 50.0))
     surrogate = jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * adv)
+    surrogate = _nan_unless(clip_ok, surrogate)
     return reduce_loss(
         fn=fn, loss=-surrogate, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
@@ -261,9 +302,10 @@ def ppo_value_loss(
       values: ``[...]`` value predictions of the current critic.
       old_values: ``[...]`` value predictions when the samples were collected.
       returns: ``[...]`` the regression targets.
-      clip_eps: epsilon > 0, or None for the unclipped loss.
-      weight: broadcastable to ``[...]``; rescales each element's loss.
-      where: boolean, broadcastable to ``[...]``, e.g. the response mask.
+      clip_eps: epsilon > 0 (a traced value <= 0 gives NaN), or None for the
+        unclipped loss.
+      weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      where: boolean, aligned with the leading axes of ``[...]``, e.g. the response mask.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -279,6 +321,7 @@ def ppo_value_loss(
       2.0
     """
     fn = "ppo_value_loss"
+    clip_ok = None if clip_eps is None else _in_range(fn, "clip_eps", clip_eps, 0.0)
     (v, old, ret), _ = prepare_arrays(
         fn,
         ("values", "old_values", "returns"),
@@ -288,9 +331,8 @@ def ppo_value_loss(
     )
     loss = jnp.square(v - ret)
     if clip_eps is not None:
-        checks.check_range(fn, "clip_eps", clip_eps, low=0.0, low_open=True)
         clipped = old + jnp.clip(v - old, -clip_eps, clip_eps)
-        loss = jnp.maximum(loss, jnp.square(clipped - ret))
+        loss = _nan_unless(clip_ok, jnp.maximum(loss, jnp.square(clipped - ret)))
     return reduce_loss(
         fn=fn, loss=0.5 * loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
@@ -316,8 +358,8 @@ def kl_penalty(
       log_probs: ``[...]`` log-probabilities of the sampled tokens under the policy.
       ref_log_probs: ``[...]``, the same under the reference model.
       kind: ``"k1"``, ``"k2"`` or ``"k3"``.
-      weight: broadcastable to ``[...]``; rescales each token's penalty.
-      where: boolean, broadcastable to ``[...]``, e.g. the response mask.
+      weight: aligned with the leading axes of ``[...]``; rescales each token's penalty.
+      where: boolean, aligned with the leading axes of ``[...]``, e.g. the response mask.
       reduction: ``"mean"`` (over unmasked tokens), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 

@@ -47,7 +47,7 @@ def test_checked_wraps_a_jitted_step():
         Exception, match=r"jaxloss\.cross_entropy: targets .* got 3 at flat index 3"
     ):
         step(W, X, BAD)
-    with pytest.raises(Exception, match=r"jaxloss\._step: input array 1 must be finite"):
+    with pytest.raises(Exception, match=r"jaxloss\._step: argument 1 must be finite"):
         step(W, X.at[0, 0].set(jnp.nan), BAD.at[3].set(0))
     assert np.isfinite(np.asarray(step(W, X, BAD.at[3].set(0)))).all()
 

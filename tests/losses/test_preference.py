@@ -129,3 +129,82 @@ def test_unknown_kinds():
         match=re.escape("jaxloss.kl_penalty: kind must be one of 'k1', 'k2', 'k3'; got 'k4'"),
     ):
         jaxloss.kl_penalty(jnp.zeros(2), jnp.zeros(2), kind="k4")
+
+
+# ------------------------------------------------- contract: no silently wrong number
+
+
+def test_dpo_traced_label_smoothing_equals_concrete_or_is_nan():
+    # guards against a traced label_smoothing skipping the range checks: robust DPO
+    # at 0.6 gave a finite number of the wrong sign, and at 0.5 a division by 0
+    rng = np.random.default_rng(4)
+    pc, pr, rc, rr = _logps(rng)
+    beta = 0.3
+    x = beta * ((pc - pr) - (rc - rr))
+    for kind in ("sigmoid", "robust"):
+        traced = jax.jit(
+            lambda e, k=kind: jaxloss.dpo_loss(
+                pc, pr, rc, rr, beta=beta, kind=k, label_smoothing=e, reduction="none"
+            )
+        )
+        eps = 0.2
+        sign = 1.0 if kind == "robust" else -1.0
+        expected = -(1 - eps) * _log_sigmoid(x) + sign * eps * _log_sigmoid(-x)
+        if kind == "robust":
+            expected = expected / (1 - 2 * eps)
+        assert_close(traced(eps), expected, rtol=1e-5)
+        assert_close(
+            traced(eps),
+            jaxloss.dpo_loss(
+                pc, pr, rc, rr, beta=beta, kind=kind, label_smoothing=eps, reduction="none"
+            ),
+            rtol=1e-6,
+        )
+        for bad in (0.6, -0.1) + ((0.5,) if kind == "robust" else ()):
+            assert np.all(np.isnan(np.asarray(traced(bad)))), (kind, bad)
+    with pytest.raises(Exception, match=r"dpo_loss: label_smoothing must be in \[0.0, 0.5\)"):
+        jaxloss.checked(
+            jax.jit(lambda e: jaxloss.dpo_loss(pc, pr, rc, rr, kind="robust", label_smoothing=e))
+        )(jnp.float32(0.5))
+
+
+def test_dpo_traced_beta_out_of_range_gives_nan():
+    # guards against a traced beta <= 0 giving a finite loss and finite rewards
+    z = jnp.zeros(3)
+    loss, chosen, _ = jax.jit(
+        lambda b: jaxloss.dpo_loss(z + 1.0, z, z, z, beta=b, return_rewards=True)
+    )(-0.1)
+    assert np.isnan(float(loss)) and np.all(np.isnan(np.asarray(chosen)))
+
+
+@pytest.mark.parametrize("fn", [jaxloss.ppo_policy_loss, jaxloss.ppo_value_loss])
+def test_ppo_traced_clip_eps_out_of_range_gives_nan(fn):
+    # guards against a traced clip_eps <= 0 (an empty clip range) giving a finite loss
+    rng = np.random.default_rng(5)
+    a, b, c = (rng.standard_normal(8) for _ in range(3))
+    traced = jax.jit(lambda e: fn(a, b, c, clip_eps=e))
+    assert_close(traced(0.2), fn(a, b, c, clip_eps=0.2), rtol=1e-6)
+    assert np.isnan(float(traced(-0.2))) and np.isnan(float(traced(0.0)))
+    with pytest.raises(TypeError, match=rf"^jaxloss\.{fn.__name__}: clip_eps must be a number"):
+        fn(a, b, c, clip_eps="0.2")
+
+
+def test_bradley_terry_margin_is_a_number_aligned_with_rows():
+    # guards against margin="0.5" failing deep inside without naming margin, and a
+    # [B] margin on [B, B] rewards being broadcast along the last axis (columns)
+    rng = np.random.default_rng(6)
+    c, r, m = rng.standard_normal((4, 4)), rng.standard_normal((4, 4)), rng.uniform(size=4)
+    assert_close(
+        jaxloss.bradley_terry_loss(c, r, margin=m, reduction="none"),
+        -_log_sigmoid(c - r - m[:, None]),
+        rtol=1e-5,
+    )
+    assert_close(
+        jaxloss.bradley_terry_loss(c[:, 0], r[:, 0], margin=list(m), reduction="none"),
+        -_log_sigmoid(c[:, 0] - r[:, 0] - m),
+        rtol=1e-5,
+    )
+    with pytest.raises(TypeError, match=r"^jaxloss\.bradley_terry_loss: margin must be a number"):
+        jaxloss.bradley_terry_loss(c, r, margin="0.5")  # pyright: ignore[reportArgumentType]
+    with pytest.raises(ValueError, match=r"^jaxloss\.bradley_terry_loss: margin has shape \(3,\)"):
+        jaxloss.bradley_terry_loss(c, r, margin=np.ones(3))

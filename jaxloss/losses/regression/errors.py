@@ -25,8 +25,8 @@ def mse_loss(
     Args:
       predictions: ``[...]`` model outputs.
       targets: same shape as ``predictions``.
-      weight: broadcastable to ``[...]``; rescales each element's loss.
-      where: boolean, broadcastable to ``[...]``; False elements are left out.
+      weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -69,8 +69,8 @@ def l1_loss(
     Args:
       predictions: ``[...]`` model outputs.
       targets: same shape as ``predictions``.
-      weight: broadcastable to ``[...]``; rescales each element's loss.
-      where: boolean, broadcastable to ``[...]``; False elements are left out.
+      weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -112,9 +112,9 @@ def rmse_loss(
     Args:
       predictions: ``[...]`` model outputs.
       targets: same shape as ``predictions``.
-      weight: broadcastable to ``[...]``; rescales each element's squared error
+      weight: aligned with the leading axes of ``[...]``; rescales each element's squared error
         (inside the square root).
-      where: boolean, broadcastable to ``[...]``; False elements are left out.
+      where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis inside ``shard_map``; the square root is taken of the
         global mean.

@@ -8,8 +8,10 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._core import checks
+from jaxloss._core.numerics import xlogy
 from jaxloss._core.reduce import fill_masked, prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
+from jaxloss.losses.regression._options import nan_unless, option_in_range
 
 __all__ = ["gaussian_nll_loss", "poisson_nll_loss"]
 
@@ -35,21 +37,25 @@ def poisson_nll_loss(
 
     Args:
       predictions: ``[...]`` log-rates if ``log_input`` (the stable choice), else
-        rates >= 0.
-      targets: observed counts, same shape.
-      log_input: whether ``predictions`` are log-rates.
-      full: add the Stirling approximation of :math:`\log(y!)`.
-      eps: added to rates before the log when ``log_input=False``.
-      weight: broadcastable to ``[...]``; rescales each element's loss.
-      where: boolean, broadcastable to ``[...]``; False elements are left out.
+        rates >= 0 (a negative rate gives NaN for its element).
+      targets: observed counts >= 0, same shape (a negative count gives NaN for
+        its element).
+      log_input: whether ``predictions`` are log-rates (a Python bool).
+      full: add the Stirling approximation of :math:`\log(y!)` (a Python bool).
+      eps: >= 0, added to rates before the log when ``log_input=False``.
+      weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``; float32 or wider.
 
-    Matches ``torch.nn.functional.poisson_nll_loss``. A negative rate with
-    ``log_input=False`` gives NaN for that element; :func:`jaxloss.checked` reports it.
+    Matches ``torch.nn.functional.poisson_nll_loss``, except that a zero rate with
+    a zero count and ``eps=0`` gives 0 where torch gives NaN. A negative count, or a
+    negative rate with ``log_input=False``, gives NaN for that element (torch
+    computes a number) and :func:`jaxloss.checked` names the argument; so does a
+    traced ``eps`` < 0.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -57,13 +63,18 @@ def poisson_nll_loss(
       1.0
     """
     fn = "poisson_nll_loss"
+    checks.check_bool_option(fn, "log_input", log_input)
+    checks.check_bool_option(fn, "full", full)
+    eps_ok = option_in_range(fn, "eps", eps, low=0.0)
     p, t, _ = prepare_pair(fn, "predictions", predictions, targets, where)
-    checks.require(fn, "targets", t >= 0, t, "non-negative counts")
+    valid = t >= 0
+    checks.require(fn, "targets", valid, t, "non-negative counts")
     if log_input:
         loss = jnp.exp(p) - t * p
     else:
         checks.require(fn, "predictions", p >= 0, p, "non-negative rates (log_input=False)")
-        loss = p - t * jnp.log(p + eps)
+        valid = valid & (p >= 0)
+        loss = p - xlogy(t, p + eps)  # 0 log 0 = 0: a zero rate and count give 0
     if full:
         # Stirling's log(y!) for y > 1, else 0; written with max and a 0/1 factor
         # rather than selects so that XLA fuses it into the reduction
@@ -71,6 +82,8 @@ def poisson_nll_loss(
         log_t = jnp.log(safe_t)
         stirling = safe_t * log_t - safe_t + 0.5 * (math.log(2 * math.pi) + log_t)
         loss = loss + stirling * (t > 1).astype(t.dtype)
+    # a negative count (or rate) has no likelihood: NaN, never a finite number
+    loss = nan_unless(eps_ok, jnp.where(valid, loss, jnp.nan))
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )
@@ -117,12 +130,13 @@ def gaussian_nll_loss(
       predictions: ``[...]`` predicted means.
       targets: same shape.
       var: predicted variances: same shape, ``[...]`` without the last axis
-        (one variance shared over it), that shape with one axis of size 1, or a scalar.
-      full: include the constant.
-      eps: variances are clamped to at least ``eps``; as in torch, the clamp passes
-        the gradient straight through.
-      weight: broadcastable to ``[...]``; rescales each element's loss.
-      where: boolean, broadcastable to ``[...]``; False elements are left out.
+        (one variance shared over it), that shape with one axis of size 1, or a
+        scalar; >= 0 (a negative variance gives NaN for its element).
+      full: include the constant (a Python bool).
+      eps: > 0; variances are clamped to at least ``eps``; as in torch, the clamp
+        passes the gradient straight through. A traced ``eps`` <= 0 gives NaN.
+      weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -140,6 +154,8 @@ def gaussian_nll_loss(
       2.0
     """
     fn = "gaussian_nll_loss"
+    checks.check_bool_option(fn, "full", full)
+    eps_ok = option_in_range(fn, "eps", eps, low=0.0, low_open=True)
     p, t, mask = prepare_pair(fn, "predictions", predictions, targets, where)
     v = fill_masked(mask, _variance_like(fn, var, p.shape).astype(p.dtype), 1.0)
     checks.require(fn, "var", v >= 0, v, "non-negative")
@@ -148,7 +164,7 @@ def gaussian_nll_loss(
     loss = 0.5 * (jnp.log(clamped) + jnp.square(p - t) / clamped)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
-    loss = jnp.where(v < 0, jnp.nan, loss)
+    loss = nan_unless(eps_ok, jnp.where(v < 0, jnp.nan, loss))
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )

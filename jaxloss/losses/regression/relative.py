@@ -8,6 +8,7 @@ from jaxloss._core import checks
 from jaxloss._core.numerics import abs_
 from jaxloss._core.reduce import prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
+from jaxloss.losses.regression._options import nan_unless, option_in_range
 
 __all__ = ["mape_loss", "msle_loss"]
 
@@ -30,8 +31,9 @@ def mape_loss(
       predictions: ``[...]`` model outputs.
       targets: same shape as ``predictions``.
       eps: > 0; keeps a zero target finite (the loss is then huge, as it should be).
-      weight: broadcastable to ``[...]``; rescales each element's loss.
-      where: boolean, broadcastable to ``[...]``; False elements are left out.
+        A traced ``eps`` <= 0 gives NaN.
+      weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -46,9 +48,9 @@ def mape_loss(
       10.0
     """
     fn = "mape_loss"
-    checks.check_range(fn, "eps", eps, low=0.0, low_open=True)
+    eps_ok = option_in_range(fn, "eps", eps, low=0.0, low_open=True)
     p, t, _ = prepare_pair(fn, "predictions", predictions, targets, where)
-    loss = 100.0 * abs_(t - p) / jnp.maximum(jnp.abs(t), eps)
+    loss = nan_unless(eps_ok, 100.0 * abs_(t - p) / jnp.maximum(jnp.abs(t), eps))
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )
@@ -65,15 +67,15 @@ def msle_loss(
 ) -> Array:
     r"""Mean squared logarithmic error.
 
-    .. math:: \ell_i = \big(\log(1 + \max(\hat y_i, 0)) - \log(1 + \max(y_i, 0))\big)^2
+    .. math:: \ell_i = \big(\log(1 + \max(\hat y_i, 0)) - \log(1 + y_i)\big)^2
 
     Args:
       predictions: ``[...]`` non-negative model outputs; negative ones are clamped
-        to 0.
-      targets: same shape as ``predictions``; non-negative (:func:`jaxloss.checked`
-        reports negative ones, which are clamped to 0).
-      weight: broadcastable to ``[...]``; rescales each element's loss.
-      where: boolean, broadcastable to ``[...]``; False elements are left out.
+        to 0, as Keras does (a NaN stays NaN).
+      targets: same shape as ``predictions``; non-negative: a negative target gives
+        NaN for its element and :func:`jaxloss.checked` reports it.
+      weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -81,7 +83,8 @@ def msle_loss(
       A scalar, or ``[...]`` for ``reduction="none"``; float32 or wider.
 
     Matches Keras ``MeanSquaredLogarithmicError``, which clamps at 1e-7 rather than
-    0, a difference below float32 resolution of the loss.
+    0, a difference below float32 resolution of the loss. Keras also clamps negative
+    targets; jaxloss gives NaN for them rather than a finite wrong number.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -90,8 +93,11 @@ def msle_loss(
     """
     fn = "msle_loss"
     p, t, _ = prepare_pair(fn, "predictions", predictions, targets, where)
-    checks.require(fn, "targets", t >= 0, t, "non-negative")
-    loss = jnp.square(jnp.log1p(jnp.maximum(p, 0.0)) - jnp.log1p(jnp.maximum(t, 0.0)))
+    valid = t >= 0
+    checks.require(fn, "targets", valid, t, "non-negative")
+    # a negative target is invalid (NaN); a negative prediction is clamped to 0 as
+    # Keras does (jnp.maximum keeps a NaN prediction NaN)
+    loss = jnp.square(jnp.log1p(jnp.maximum(p, 0.0)) - jnp.log1p(jnp.where(valid, t, jnp.nan)))
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )

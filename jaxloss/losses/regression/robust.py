@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from jaxloss._core import checks
 from jaxloss._core.numerics import abs_, log_cosh
 from jaxloss._core.reduce import prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
+from jaxloss.losses.regression._options import nan_unless, option_in_range
 
 __all__ = ["huber_loss", "log_cosh_loss", "quantile_loss", "smooth_l1_loss"]
 
@@ -32,9 +34,10 @@ def huber_loss(
     Args:
       predictions: ``[...]`` model outputs.
       targets: same shape as ``predictions``.
-      delta: the error size where the loss turns linear; must be > 0.
-      weight: broadcastable to ``[...]``; rescales each element's loss.
-      where: boolean, broadcastable to ``[...]``; False elements are left out.
+      delta: the error size where the loss turns linear; must be > 0 (a traced
+        ``delta`` <= 0 gives NaN).
+      weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -51,10 +54,11 @@ def huber_loss(
       1.3125
     """
     fn = "huber_loss"
-    checks.check_range(fn, "delta", delta, low=0.0, low_open=True)
+    delta_ok = option_in_range(fn, "delta", delta, low=0.0, low_open=True)
     p, t, _ = prepare_pair(fn, "predictions", predictions, targets, where)
     error = abs_(p - t)
     loss = jnp.where(error < delta, 0.5 * jnp.square(error), delta * (error - 0.5 * delta))
+    loss = nan_unless(delta_ok, loss)
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )
@@ -79,10 +83,11 @@ def smooth_l1_loss(
     Args:
       predictions: ``[...]`` model outputs (box offsets in detection).
       targets: same shape as ``predictions``.
-      beta: the error size where the loss turns linear; >= 0. ``beta=0`` is exactly
-        :func:`l1_loss`, with finite gradients at zero error.
-      weight: broadcastable to ``[...]``; rescales each element's loss.
-      where: boolean, broadcastable to ``[...]``; False elements are left out.
+      beta: the error size where the loss turns linear; >= 0 (a traced ``beta`` < 0
+        gives NaN). ``beta=0`` is exactly :func:`l1_loss`, with finite gradients at
+        zero error.
+      weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -98,13 +103,14 @@ def smooth_l1_loss(
       1.3125
     """
     fn = "smooth_l1_loss"
-    checks.check_range(fn, "beta", beta, low=0.0)
+    beta_ok = option_in_range(fn, "beta", beta, low=0.0)
     p, t, _ = prepare_pair(fn, "predictions", predictions, targets, where)
     error = abs_(p - t)
     quadratic = error < beta
     # beta = 0 never selects the quadratic branch; keep its division finite anyway
     safe_beta = jnp.where(quadratic, beta, 1.0)
     loss = jnp.where(quadratic, 0.5 * jnp.square(error) / safe_beta, error - 0.5 * beta)
+    loss = nan_unless(beta_ok, loss)
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )
@@ -127,8 +133,8 @@ def log_cosh_loss(
     Args:
       predictions: ``[...]`` model outputs.
       targets: same shape as ``predictions``.
-      weight: broadcastable to ``[...]``; rescales each element's loss.
-      where: boolean, broadcastable to ``[...]``; False elements are left out.
+      weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -153,7 +159,7 @@ def quantile_loss(
     predictions: ArrayLike,
     targets: ArrayLike,
     *,
-    quantiles: ArrayLike = 0.5,
+    quantiles: ArrayLike | list[float] | tuple[float, ...] = 0.5,
     weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -168,9 +174,11 @@ def quantile_loss(
         of ``Q`` quantiles (one prediction per quantile on the last axis).
       targets: same shape as ``predictions``, or ``[...]`` (one target shared by
         the ``Q`` predicted quantiles) when ``quantiles`` is a vector.
-      quantiles: in [0, 1]; scalar or ``[Q]``. 0.5 gives half the absolute error.
-      weight: broadcastable to ``predictions``' shape; rescales each element's loss.
-      where: boolean, broadcastable to ``predictions``' shape; False elements are
+      quantiles: in [0, 1]; scalar or ``[Q]`` (a list is accepted). 0.5 gives half
+        the absolute error. A traced quantile outside [0, 1] gives NaN for the
+        elements it scores.
+      weight: aligned with the leading axes of ``predictions``' shape; rescales each element's loss.
+      where: boolean, aligned with the leading axes of ``predictions``' shape; False elements are
         left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -188,6 +196,9 @@ def quantile_loss(
       1.8
     """
     fn = "quantile_loss"
+    if isinstance(quantiles, list | tuple):
+        quantiles = np.asarray(quantiles)
+    q_ok = option_in_range(fn, "quantiles", quantiles, low=0.0, high=1.0)
     predictions, q = jnp.asarray(predictions), jnp.asarray(quantiles)
     if q.ndim > 1:
         checks.fail(fn, f"quantiles must be a scalar or a vector; got shape {q.shape}")
@@ -200,11 +211,10 @@ def quantile_loss(
             )
         if jnp.shape(targets) == predictions.shape[:-1]:
             targets = jnp.broadcast_to(jnp.expand_dims(targets, -1), predictions.shape)
-    checks.check_range(fn, "quantiles", quantiles, low=0.0, high=1.0)
     p, t, _ = prepare_pair(fn, "predictions", predictions, targets, where)
     error = t - p
     q = q.astype(p.dtype)
-    loss = jnp.maximum(q * error, (q - 1.0) * error)
+    loss = nan_unless(q_ok, jnp.maximum(q * error, (q - 1.0) * error))
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )

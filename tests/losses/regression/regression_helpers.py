@@ -24,7 +24,7 @@ def torch_value_and_grads(fn, arrays, **kwargs):
     ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
     out = fn(*ts, **kwargs)
     out.sum().backward()
-    return out.detach().numpy(), [t.grad.numpy() for t in ts]
+    return out.detach().numpy(), [t.grad.numpy() for t in ts]  # pyright: ignore[reportOptionalMemberAccess]
 
 
 def jax_value_and_grads(fn, arrays, **kwargs):

@@ -45,12 +45,18 @@ def test_huber_weight_against_torch():
         assert_close(
             jaxloss.huber_loss(p, t, weight=w, reduction=reduction),
             F.huber_loss(
-                torch.tensor(p), torch.tensor(t), weight=torch.tensor(w), reduction=reduction
+                torch.tensor(p),
+                torch.tensor(t),
+                weight=torch.tensor(w),  # pyright: ignore[reportCallIssue]
+                reduction=reduction,
             ).numpy(),
         )
     # torch's huber divides the weighted mean by the element count, as jaxloss does
     torch_sum = F.huber_loss(
-        torch.tensor(p), torch.tensor(t), weight=torch.tensor(w), reduction="sum"
+        torch.tensor(p),
+        torch.tensor(t),
+        weight=torch.tensor(w),  # pyright: ignore[reportCallIssue]
+        reduction="sum",
     ).item()
     assert_close(jaxloss.huber_loss(p, t, weight=w), torch_sum / p.size)
 
@@ -117,3 +123,48 @@ def test_quantile_vector_shared_target_against_numpy():
     assert_close(jaxloss.quantile_loss(p, p, quantiles=0.5), 0.0)
     # median quantile is half the absolute error
     assert_close(jaxloss.quantile_loss(p, t, quantiles=0.5), 0.5 * np.abs(p - t).mean())
+
+
+# ------------------------------------------------- contract: no silently wrong number
+
+
+@pytest.mark.parametrize(
+    ("jfn", "tfn", "option", "good", "bad"),
+    [
+        (jaxloss.huber_loss, F.huber_loss, "delta", 0.7, (0.0, -1.0)),
+        (jaxloss.smooth_l1_loss, F.smooth_l1_loss, "beta", 0.7, (-0.5,)),
+    ],
+    ids=["huber", "smooth_l1"],
+)
+def test_traced_option_out_of_range_gives_nan(jfn, tfn, option, good, bad):
+    # guards against a traced delta <= 0 (beta < 0) computing a finite number, which
+    # eagerly raises; a traced valid value still matches torch
+    p, t = inputs((4, 5), 40)
+    traced = jax.jit(lambda v: jfn(p, t, reduction="none", **{option: v}))
+    ref = tfn(torch.tensor(p, dtype=torch.float64), torch.tensor(t, dtype=torch.float64),
+              reduction="none", **{option: good}).numpy()  # fmt: skip
+    assert_close(traced(good), ref, rtol=1e-5)
+    for value in bad:
+        assert np.all(np.isnan(np.asarray(traced(value))))
+        with pytest.raises(ValueError, match=rf"^jaxloss\.{jfn.__name__}: {option} must be in"):
+            jfn(p, t, **{option: value})
+
+
+def test_quantiles_validated_eagerly_and_when_traced():
+    # guards against quantiles="0.5" failing deep inside (not naming quantiles), a
+    # list being refused, and a traced quantile outside [0, 1] computing a number
+    p, t = inputs((6, 3), 41)
+    y = t[:, 0]
+    with pytest.raises(TypeError, match=r"^jaxloss\.quantile_loss: quantiles must be a number"):
+        jaxloss.quantile_loss(p, y, quantiles="0.5")  # pyright: ignore[reportArgumentType]
+    q = np.array([0.1, 0.5, 0.9])
+    e = y[:, None].astype(np.float64) - p
+    ref = np.maximum(q * e, (q - 1) * e)
+    assert_close(jaxloss.quantile_loss(p, y, quantiles=[0.1, 0.5, 0.9], reduction="none"), ref)
+    traced = jax.jit(lambda qs: jaxloss.quantile_loss(p, y, quantiles=qs, reduction="none"))
+    assert_close(traced(jnp.asarray(q)), ref, rtol=1e-5)
+    out = np.asarray(traced(jnp.array([0.1, 1.5, 0.9])))
+    assert np.all(np.isnan(out[:, 1]))  # only the elements the bad quantile scores
+    assert_close(out[:, [0, 2]], ref[:, [0, 2]], rtol=1e-5)
+    scalar = jax.jit(lambda qs: jaxloss.quantile_loss(p, t, quantiles=qs))
+    assert np.isnan(float(scalar(-0.1))) and np.isfinite(float(scalar(0.3)))
