@@ -38,6 +38,14 @@ def boxes(n: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     size = np.exp(rng.uniform(np.log(4), np.log(40), (n, 2)))
     true = np.concatenate([centre - size / 2, centre + size / 2], 1)
     proposal = true + rng.normal(0, 1, (n, 4)) * np.tile(size, 2) * 0.3
+    # a valid box: noise may push x2 below x1, and an inverted box has no IoU (NaN)
+    proposal = np.concatenate(
+        [
+            np.minimum(proposal[:, :2], proposal[:, 2:]),
+            np.maximum(proposal[:, :2], proposal[:, 2:]),
+        ],
+        1,
+    )
     features = np.concatenate([true / 100, np.log(size / 10)], 1) + rng.normal(0, 0.05, (n, 6))
     x = np.concatenate([proposal / 100, features], 1).astype(np.float32)
     return x, true.astype(np.float32), proposal.astype(np.float32)

@@ -5,8 +5,10 @@ per box (``reduction="none"`` gives ``[...]``). The formulas, and where ``eps``
 enters them, follow torchvision 0.29's ``ops`` losses.
 
 A degenerate box (zero width or height) gives finite values and gradients. An
-inverted box (x2 < x1) is computed from the same formulas with its negative
-width, so it gets a finite but meaningless loss; ``jaxloss.checked`` reports it.
+invalid box (inverted, x2 < x1 or y2 < y1, or with a NaN or infinite coordinate)
+has no IoU: its pair's loss is NaN, never the finite but meaningless number the
+formulas would give for a negative width, and ``jaxloss.checked`` reports it.
+Boxes that ``where`` masks out may hold anything.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class _Pair(NamedTuple):
     inter: Array
     union: Array
     iou: Array
+    valid: Array  # both boxes finite with x1 <= x2 and y1 <= y2
 
 
 def _pair(
@@ -55,9 +58,12 @@ def _pair(
     if mask is not None:  # masked boxes may hold NaN padding: a unit box stands in
         unit = jnp.array([0.0, 0.0, 1.0, 1.0], b1.dtype)
         b1, b2 = (jnp.where(mask[..., None], b, unit) for b in (b1, b2))
+    valid = jnp.ones(b1.shape[:-1], bool)
     for name, b in (("boxes1", b1), ("boxes2", b2)):
         ok = (b[..., 2] >= b[..., 0]) & (b[..., 3] >= b[..., 1])
-        checks.require(fn, name, ok[..., None], b, "boxes with x1 <= x2 and y1 <= y2")
+        ok = ok & jnp.all(jnp.isfinite(b), axis=-1)
+        checks.require(fn, name, ok[..., None], b, "finite boxes with x1 <= x2 and y1 <= y2")
+        valid = valid & ok
     # coordinates first: XLA:CPU reads and writes [4, ...] rows far faster than
     # strided columns of [..., 4] (about 3x on the gradient)
     a, g = tuple(jnp.moveaxis(b1, -1, 0)), tuple(jnp.moveaxis(b2, -1, 0))
@@ -65,7 +71,27 @@ def _pair(
     ih = jnp.minimum(a[3], g[3]) - jnp.maximum(a[1], g[1])
     inter = jnp.where((iw > 0) & (ih > 0), iw * ih, 0.0)
     union = (a[2] - a[0]) * (a[3] - a[1]) + (g[2] - g[0]) * (g[3] - g[1]) - inter
-    return _Pair(a, g, inter, union, safe_div(inter, union + eps))
+    return _Pair(a, g, inter, union, safe_div(inter, union + eps), valid)
+
+
+def _reduce(
+    fn: str,
+    p: _Pair,
+    loss: Array,
+    weight: ArrayLike | None,
+    where: ArrayLike | None,
+    reduction: str,
+    axis_name: AxisName,
+) -> Array:
+    """Reduces the per-box ``loss``, NaN for the pairs holding an invalid box."""
+    return reduce_loss(
+        fn=fn,
+        loss=jnp.where(p.valid, loss, jnp.nan),
+        where=where,
+        weight=weight,
+        reduction=reduction,
+        axis_name=axis_name,
+    )
 
 
 def _enclosing(p: _Pair) -> tuple[Array, Array]:
@@ -100,8 +126,9 @@ def box_iou_loss(
     .. math:: \ell = 1 - \frac{|A \cap B|}{|A \cup B| + \epsilon}
 
     Args:
-      boxes1, boxes2: ``[..., 4]`` boxes ``(x1, y1, x2, y2)``, e.g. predicted and target.
-      eps: keeps two empty boxes finite.
+      boxes1, boxes2: ``[..., 4]`` boxes ``(x1, y1, x2, y2)``, e.g. predicted and
+        target, finite with x1 <= x2 and y1 <= y2 (an invalid box gives NaN).
+      eps: keeps two empty boxes finite; a number >= 0.
       weight, where: broadcastable to ``[...]`` (one entry per box).
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -122,14 +149,7 @@ def box_iou_loss(
     """
     fn = "box_iou_loss"
     p = _pair(fn, boxes1, boxes2, where, eps)
-    return reduce_loss(
-        fn=fn,
-        loss=1.0 - p.iou,
-        where=where,
-        weight=weight,
-        reduction=reduction,
-        axis_name=axis_name,
-    )
+    return _reduce(fn, p, 1.0 - p.iou, weight, where, reduction, axis_name)
 
 
 def generalized_box_iou_loss(
@@ -149,8 +169,9 @@ def generalized_box_iou_loss(
     with :math:`C` the smallest box enclosing both.
 
     Args:
-      boxes1, boxes2: ``[..., 4]`` boxes ``(x1, y1, x2, y2)``.
-      eps: in both denominators, as torchvision.
+      boxes1, boxes2: ``[..., 4]`` boxes ``(x1, y1, x2, y2)``, finite with
+        x1 <= x2 and y1 <= y2 (an invalid box gives NaN).
+      eps: in both denominators, as torchvision; a number >= 0.
       weight, where: broadcastable to ``[...]``.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -174,9 +195,7 @@ def generalized_box_iou_loss(
     cw, ch = _enclosing(p)
     area_c = cw * ch
     loss = 1.0 - p.iou + safe_div(area_c - p.union, area_c + eps)
-    return reduce_loss(
-        fn=fn, loss=loss, where=where, weight=weight, reduction=reduction, axis_name=axis_name
-    )
+    return _reduce(fn, p, loss, weight, where, reduction, axis_name)
 
 
 def distance_box_iou_loss(
@@ -197,8 +216,9 @@ def distance_box_iou_loss(
     of the enclosing box.
 
     Args:
-      boxes1, boxes2: ``[..., 4]`` boxes ``(x1, y1, x2, y2)``.
-      eps: in the IoU and the diagonal, as torchvision.
+      boxes1, boxes2: ``[..., 4]`` boxes ``(x1, y1, x2, y2)``, finite with
+        x1 <= x2 and y1 <= y2 (an invalid box gives NaN).
+      eps: in the IoU and the diagonal, as torchvision; a number >= 0.
       weight, where: broadcastable to ``[...]``.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -219,9 +239,7 @@ def distance_box_iou_loss(
     fn = "distance_box_iou_loss"
     p = _pair(fn, boxes1, boxes2, where, eps)
     loss = 1.0 - p.iou + _center_penalty(p, eps)
-    return reduce_loss(
-        fn=fn, loss=loss, where=where, weight=weight, reduction=reduction, axis_name=axis_name
-    )
+    return _reduce(fn, p, loss, weight, where, reduction, axis_name)
 
 
 def _aspect_angle(w: Array, h: Array) -> Array:
@@ -252,8 +270,9 @@ def complete_box_iou_loss(
 
     Args:
       boxes1: ``[..., 4]`` predicted boxes; boxes2: ``[..., 4]`` target boxes (the
-        aspect term is symmetric, so the order only matters for naming).
-      eps: in the IoU, the diagonal and alpha, as torchvision.
+        aspect term is symmetric, so the order only matters for naming); finite
+        with x1 <= x2 and y1 <= y2 (an invalid box gives NaN).
+      eps: in the IoU, the diagonal and alpha, as torchvision; a number >= 0.
       weight, where: broadcastable to ``[...]``.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -280,6 +299,4 @@ def complete_box_iou_loss(
     v = (4.0 / math.pi**2) * delta * delta
     alpha = jax.lax.stop_gradient(safe_div(v, 1.0 - p.iou + v + eps))
     loss = 1.0 - p.iou + _center_penalty(p, eps) + alpha * v
-    return reduce_loss(
-        fn=fn, loss=loss, where=where, weight=weight, reduction=reduction, axis_name=axis_name
-    )
+    return _reduce(fn, p, loss, weight, where, reduction, axis_name)

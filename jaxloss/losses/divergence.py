@@ -1,16 +1,23 @@
 """Divergences between distributions: KL (torch's and the textbook form), JS, and
 the closed-form KL of diagonal Gaussians used by VAEs.
 
-Distributions lie on the last axis. Zeros in the first distribution contribute
-exactly 0, with finite gradients; disjoint supports stay finite.
+Distributions lie on the class axis ``axis`` (the last by default; ``axis=1`` takes
+PyTorch's channel-first layout). Zeros in the first distribution contribute
+exactly 0, with finite gradients; disjoint supports stay finite. A value outside
+its documented range (a probability above 1, a positive log-probability) gives
+NaN for its element or distribution, never a finite number, and
+:func:`jaxloss.checked` names the argument; a NaN input stays NaN.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 
 from jaxloss._core import checks
+from jaxloss._core.classes import move_class_axis
 from jaxloss._core.numerics import p_log_ratio, xlogy
 from jaxloss._core.reduce import prepare_arrays, prepare_pair, reduce_loss
 from jaxloss._core.sharding import psum
@@ -19,11 +26,54 @@ from jaxloss._core.types import Array, ArrayLike, AxisName
 __all__ = ["gaussian_kl", "js_divergence", "kl_div", "kl_divergence", "kl_divergence_with_logits"]
 
 
+def _nan_where_nan(x: Array) -> Array:
+    """0 where ``x`` is a number, NaN where it is NaN (with a zero gradient): the
+    value of a term that is exactly 0 but must carry a NaN input through."""
+    return jnp.where(jnp.isnan(x), jnp.nan, 0.0)
+
+
+def _distributions(
+    fn: str,
+    names: Sequence[str],
+    arrays: Sequence[ArrayLike],
+    axis: int,
+    where: ArrayLike | None,
+) -> list[Array]:
+    """Same-shape ``[..., K]`` arrays with the distribution axis ``axis`` moved last,
+    upcast, and the distributions that ``where [...]`` masks out zeroed."""
+    given = [jnp.asarray(a) for a in arrays]
+    if given[0].ndim == 0:
+        checks.fail(fn, f"{names[0]} must have a distribution axis [..., K]; got shape ()")
+    for name, a in zip(names[1:], given[1:], strict=True):
+        checks.check_same_shape(fn, names[0], given[0], name, a)
+    moved = move_class_axis(fn, axis, *given)
+    out, _ = prepare_arrays(fn, tuple(names), moved, where, mask_axes=-1)
+    return out
+
+
+def _probabilities(fn: str, name: str, p: Array) -> Array:
+    """``[...]``: whether every entry of each distribution ``p [..., K]`` is a
+    probability in [0, 1]; :func:`jaxloss.checked` reports the first that is not."""
+    ok = (p >= 0) & (p <= 1)
+    checks.require(fn, name, ok, p, "probabilities in [0, 1]")
+    return jnp.all(ok, axis=-1)
+
+
+def _layout_of(x: ArrayLike | None, ndim: int, axis: int) -> ArrayLike | None:
+    """A ``weight`` or ``where`` of the inputs' full rank is laid out like them:
+    its class axis moves last with theirs. A lower-rank one aligns with the
+    leading (non-class) axes and is left as it is."""
+    if x is None or jnp.ndim(x) != ndim or ndim == 0 or axis % ndim == ndim - 1:
+        return x
+    return jnp.moveaxis(jnp.asarray(x), axis, -1)
+
+
 def kl_div(
     log_probs: ArrayLike,
     targets: ArrayLike,
     *,
     log_target: bool = False,
+    axis: int = -1,
     weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -34,21 +84,30 @@ def kl_div(
     .. math:: \ell_i = t_i(\log t_i - x_i) \quad\text{or, with log\_target,}\quad e^{t_i}(t_i - x_i)
 
     Args:
-      log_probs: x, log-probabilities of the model (any shape).
-      targets: t, probabilities (or log-probabilities with ``log_target=True``).
+      log_probs: x, log-probabilities of the model (any shape), each <= 0; a
+        positive one (a probability passed where its log belongs) gives NaN.
+      targets: t, probabilities in [0, 1] (or log-probabilities <= 0 with
+        ``log_target=True``), the shape of ``log_probs``; others give NaN.
+      log_target: whether ``targets`` holds log-probabilities.
+      axis: the class (distribution) axis of ``log_probs`` and ``targets``;
+        ``axis=1`` takes PyTorch's ``[N, C, ...]`` layout. The batch is the first
+        of the other axes (``"batchmean"`` divides by its size).
+      weight, where: of the full rank of ``log_probs`` and laid out like it, or
+        aligned with its leading non-class axes (``[N]`` rows; ``[N, H, W]``
+        pixels for ``[N, C, H, W]`` with ``axis=1``).
       reduction: ``"mean"`` over elements (torch's default, which is not the KL of
         rows), ``"batchmean"`` (the sum over the batch divided by the number of
         rows: the KL of each row averaged, what ``"mean"`` should be), ``"sum"``
         or ``"none"``.
-      weight, where: broadcastable to the elementwise loss.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
     Returns:
-      A scalar, or the elementwise loss (the shape of ``log_probs``) for
-      ``reduction="none"``.
+      A scalar, or the elementwise loss (the shape and layout of ``log_probs``)
+      for ``reduction="none"``.
 
     Matches ``torch.nn.functional.kl_div``. A target of exactly 0 contributes 0
-    with finite gradients, even where the log-probability is ``-inf``.
+    with finite gradients, even where the log-probability is ``-inf`` (torch:
+    NaN); a NaN log-probability gives NaN there, as in torch.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -61,17 +120,36 @@ def kl_div(
     checks.check_bool_option(fn, "log_target", log_target)
     checks.check_reduction(fn, reduction, ("mean", "sum", "none", "batchmean"))
     checks.check_floating(fn, "targets", jnp.asarray(targets))
-    x, t, mask = prepare_pair(fn, "log_probs", log_probs, targets, where)
+    given, t_given = jnp.asarray(log_probs), jnp.asarray(targets)
+    checks.check_same_shape(fn, "log_probs", given, "targets", t_given)
+    ndim = given.ndim
+    if ndim:
+        given, t_given = move_class_axis(fn, axis, given, t_given)
+    else:
+        checks.check_integer(fn, "axis", axis)
+    where, weight = _layout_of(where, ndim, axis), _layout_of(weight, ndim, axis)
+    x, t, mask = prepare_pair(fn, "log_probs", given, t_given, where)
+    ok_x = x <= 0  # -inf is a zero probability; NaN is reported and stays NaN
+    checks.require(fn, "log_probs", ok_x, x, "log-probabilities (<= 0)")
     if log_target:  # a log-target of -inf is a zero probability: it contributes 0
+        ok_t = t <= 0
+        checks.require(fn, "targets", ok_t, t, "log-probabilities (<= 0) (log_target=True)")
         zero = jnp.isneginf(t)
         t_safe = jnp.where(zero, 0.0, t)
-        loss = jnp.where(zero, 0.0, jnp.exp(t_safe) * (t_safe - x))
+        loss = jnp.where(zero, _nan_where_nan(x), jnp.exp(t_safe) * (t_safe - x))
     else:
-        loss = xlogy(t, t) - jnp.where(t == 0, 0.0, t * jnp.where(t == 0, 0.0, x))
+        ok_t = (t >= 0) & (t <= 1)
+        checks.require(fn, "targets", ok_t, t, "probabilities in [0, 1]")
+        zero = t == 0
+        loss = xlogy(t, t) - jnp.where(zero, _nan_where_nan(x), t * jnp.where(zero, 0.0, x))
+    loss = jnp.where(ok_x & ok_t, loss, jnp.nan)
     if reduction != "batchmean":
-        return reduce_loss(
+        out = reduce_loss(
             loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
         )
+        if reduction == "none" and ndim and axis % ndim != ndim - 1:
+            out = jnp.moveaxis(out, -1, axis)
+        return out
     total = reduce_loss(loss, fn=fn, reduction="sum", weight=weight, where=where)
     rows = x.shape[0] if x.ndim else 1
     if mask is not None:
@@ -85,26 +163,30 @@ def kl_divergence(
     q: ArrayLike,
     *,
     eps: float = 1e-12,
+    axis: int = -1,
     weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
-    r"""KL(P‖Q) of probability vectors on the last axis.
+    r"""KL(P‖Q) of probability vectors on the class axis.
 
     .. math:: D_{KL}(P \| Q) = \sum_k p_k \log\frac{p_k}{\max(q_k, \epsilon)}
 
     Args:
-      p, q: ``[..., K]`` probabilities.
-      eps: floor on q, so a class where q is 0 and p is not (disjoint supports)
-        costs :math:`p\log(p/\epsilon)` instead of infinity. Zeros in p
+      p, q: ``[..., K]`` probabilities in [0, 1]; a distribution holding a value
+        outside gives NaN.
+      eps: floor on q, >= 0, so a class where q is 0 and p is not (disjoint
+        supports) costs :math:`p\log(p/\epsilon)` instead of infinity. Zeros in p
         contribute exactly 0, with finite gradients.
-      weight, where: broadcastable to ``[...]`` (one value per distribution).
+      axis: the distribution axis (``axis=1`` takes PyTorch's ``[N, K, ...]``).
+      weight, where: aligned with the leading axes of ``[...]`` (one value per
+        distribution).
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
     Returns:
-      A scalar, or ``[...]`` for ``reduction="none"``.
+      A scalar, or ``[...]`` (the axes other than ``axis``) for ``reduction="none"``.
 
     Seed 001's formula; it clips both p and q to [1e-7, 1 - 1e-7], which moves
     every term slightly, while only q is floored here. The same as optax
@@ -120,10 +202,16 @@ def kl_divergence(
     """
     fn = "kl_divergence"
     checks.check_range(fn, "eps", eps, low=0.0)
-    (a, b), _ = prepare_arrays(fn, ("p", "q"), (p, q), where, mask_axes=-1)
+    a, b = _distributions(fn, ("p", "q"), (p, q), axis, where)
+    valid = _probabilities(fn, "p", a) & _probabilities(fn, "q", b)
     loss = jnp.sum(p_log_ratio(a, jnp.maximum(b, eps)), axis=-1)
     return reduce_loss(
-        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+        fn=fn,
+        loss=jnp.where(valid, loss, jnp.nan),
+        weight=weight,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )
 
 
@@ -131,6 +219,7 @@ def kl_divergence_with_logits(
     p_logits: ArrayLike,
     q_logits: ArrayLike,
     *,
+    axis: int = -1,
     weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -143,12 +232,13 @@ def kl_divergence_with_logits(
     Args:
       p_logits, q_logits: ``[..., K]``. ``-inf`` logits (classes outside a
         support) are allowed in p_logits.
-      weight, where: broadcastable to ``[...]``.
+      axis: the class axis (``axis=1`` takes PyTorch's ``[N, K, ...]``).
+      weight, where: aligned with the leading axes of ``[...]``.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
     Returns:
-      A scalar, or ``[...]`` for ``reduction="none"``.
+      A scalar, or ``[...]`` (the axes other than ``axis``) for ``reduction="none"``.
 
     Finite for any finite logits: nothing is exponentiated before the log.
     Knowledge distillation is this with teacher logits as p (divided by a
@@ -161,9 +251,7 @@ def kl_divergence_with_logits(
       0.1201
     """
     fn = "kl_divergence_with_logits"
-    (a, b), _ = prepare_arrays(
-        fn, ("p_logits", "q_logits"), (p_logits, q_logits), where, mask_axes=-1
-    )
+    a, b = _distributions(fn, ("p_logits", "q_logits"), (p_logits, q_logits), axis, where)
     log_p, log_q = jax.nn.log_softmax(a, axis=-1), jax.nn.log_softmax(b, axis=-1)
     absent = jnp.isneginf(log_p)
     terms = jnp.exp(log_p) * (jnp.where(absent, 0.0, log_p) - jnp.where(absent, 0.0, log_q))
@@ -177,6 +265,7 @@ def js_divergence(
     p: ArrayLike,
     q: ArrayLike,
     *,
+    axis: int = -1,
     weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -189,8 +278,10 @@ def js_divergence(
         \quad M = \tfrac12(P + Q)
 
     Args:
-      p, q: ``[..., K]`` probabilities.
-      weight, where: broadcastable to ``[...]``.
+      p, q: ``[..., K]`` probabilities in [0, 1]; a distribution holding a value
+        outside gives NaN.
+      axis: the distribution axis (``axis=1`` takes PyTorch's ``[N, K, ...]``).
+      weight, where: aligned with the leading axes of ``[...]``.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -208,12 +299,44 @@ def js_divergence(
       0.6931
     """
     fn = "js_divergence"
-    (a, b), _ = prepare_arrays(fn, ("p", "q"), (p, q), where, mask_axes=-1)
+    a, b = _distributions(fn, ("p", "q"), (p, q), axis, where)
+    valid = _probabilities(fn, "p", a) & _probabilities(fn, "q", b)
     m = 0.5 * (a + b)
     loss = 0.5 * jnp.sum(p_log_ratio(a, m) + p_log_ratio(b, m), axis=-1)
     return reduce_loss(
-        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+        fn=fn,
+        loss=jnp.where(valid, loss, jnp.nan),
+        weight=weight,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )
+
+
+def gaussian_kl_rows(
+    fn: str,
+    mean: ArrayLike,
+    logvar: ArrayLike,
+    mean2: ArrayLike | None,
+    logvar2: ArrayLike | None,
+    axis: int,
+    where: ArrayLike | None,
+) -> Array:
+    """:func:`gaussian_kl`'s unreduced ``[...]`` (masked rows 0 before reduction),
+    for losses built on it: every error names ``fn``."""
+    if (mean2 is None) != (logvar2 is None):
+        checks.fail(fn, "mean2 and logvar2 go together: pass both or neither")
+    if mean2 is None or logvar2 is None:
+        names: tuple[str, ...] = ("mean", "logvar")
+        mu, lv = _distributions(fn, names, (mean, logvar), axis, where)
+        terms = jnp.expm1(lv) - lv + mu * mu
+    else:
+        names = ("mean", "logvar", "mean2", "logvar2")
+        arrays = (mean, logvar, mean2, logvar2)
+        mu, lv, mu2, lv2 = _distributions(fn, names, arrays, axis, where)
+        d = mu - mu2
+        terms = lv2 - lv + (jnp.exp(lv) + d * d) * jnp.exp(-lv2) - 1.0
+    return 0.5 * jnp.sum(terms, axis=-1)
 
 
 def gaussian_kl(
@@ -222,12 +345,13 @@ def gaussian_kl(
     *,
     mean2: ArrayLike | None = None,
     logvar2: ArrayLike | None = None,
+    axis: int = -1,
     weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
-    r"""Closed-form KL of diagonal Gaussians, summed over the last (latent) axis.
+    r"""Closed-form KL of diagonal Gaussians, summed over the latent axis.
 
     .. math::
         D_{KL}\big(\mathcal N(\mu_1, e^{v_1}) \,\|\, \mathcal N(\mu_2, e^{v_2})\big)
@@ -238,15 +362,17 @@ def gaussian_kl(
     Args:
       mean, logvar: ``[..., L]`` of the first Gaussian (the encoder's output).
       mean2, logvar2: optional ``[..., L]`` of the second.
-      weight, where: broadcastable to ``[...]`` (one value per sample).
+      axis: the latent axis summed over (``axis=1`` for ``[N, L, ...]``).
+      weight, where: aligned with the leading axes of ``[...]`` (one value per sample).
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
     Returns:
-      A scalar (the mean over samples of each sample's KL), or ``[...]`` for
-      ``reduction="none"``.
+      A scalar (the mean over samples of each sample's KL), or ``[...]`` (the axes
+      other than ``axis``) for ``reduction="none"``.
 
-    Finite for log-variances of +-30 and beyond (no variance is ever divided by).
+    Finite for log-variances of +-30 and beyond (no variance is ever divided by);
+    a NaN input gives NaN.
     References: Kingma & Welling (2014), "Auto-Encoding Variational Bayes".
 
     Example:
@@ -255,18 +381,7 @@ def gaussian_kl(
       0.0
     """
     fn = "gaussian_kl"
-    if (mean2 is None) != (logvar2 is None):
-        checks.fail(fn, "mean2 and logvar2 go together: pass both or neither")
-    if mean2 is None or logvar2 is None:
-        (mu, lv), _ = prepare_arrays(fn, ("mean", "logvar"), (mean, logvar), where, mask_axes=-1)
-        terms = jnp.expm1(lv) - lv + mu * mu
-    else:
-        names = ("mean", "logvar", "mean2", "logvar2")
-        arrays = (mean, logvar, mean2, logvar2)
-        (mu, lv, mu2, lv2), _ = prepare_arrays(fn, names, arrays, where, mask_axes=-1)
-        d = mu - mu2
-        terms = lv2 - lv + (jnp.exp(lv) + d * d) * jnp.exp(-lv2) - 1.0
-    loss = 0.5 * jnp.sum(terms, axis=-1)
+    loss = gaussian_kl_rows(fn, mean, logvar, mean2, logvar2, axis, where)
     return reduce_loss(
         fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )

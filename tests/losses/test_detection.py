@@ -83,6 +83,7 @@ def test_matches_torchvision_formulas(kind, reduction, shape):
     value = jax.jit(f)(pred, target)
     grads = jax.jit(jax.grad(lambda a, b: jnp.sum(f(a, b)), argnums=(0, 1)))(pred, target)
     assert_close(value, expected.detach().numpy(), rtol=1e-5)
+    assert p.grad is not None and t.grad is not None
     assert_close(grads, (p.grad.numpy(), t.grad.numpy()), rtol=1e-4, atol=1e-7)
 
 
@@ -93,13 +94,12 @@ def test_identical_boxes_cost_nothing(kind):
 
 
 @pytest.mark.parametrize("kind", LOSSES)
-def test_degenerate_and_inverted_boxes_stay_finite(kind):
+def test_degenerate_boxes_stay_finite(kind):
     pred = jnp.array(
         [
             [5.0, 5.0, 5.0, 5.0],  # a point
             [2.0, 3.0, 9.0, 3.0],  # zero height: torchvision's CIoU gradient is NaN here
             [2.0, 3.0, 2.0, 9.0],  # zero width
-            [4.0, 4.0, 1.0, 1.0],  # inverted
             [5.0, 5.0, 5.0, 5.0],
         ]
     )
@@ -108,7 +108,6 @@ def test_degenerate_and_inverted_boxes_stay_finite(kind):
             [0.0, 0.0, 1.0, 1.0],
             [2.0, 2.0, 9.0, 4.0],
             [1.0, 3.0, 3.0, 9.0],
-            [0.0, 0.0, 2.0, 2.0],
             [5.0, 5.0, 5.0, 5.0],
         ]
     )
@@ -116,6 +115,40 @@ def test_degenerate_and_inverted_boxes_stay_finite(kind):
     assert np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads)
     per_box = LOSSES[kind](pred, target, reduction="none")
     assert np.all(np.isfinite(per_box))
+
+
+INVALID = {
+    "inverted x": [4.0, 0.0, 1.0, 2.0],
+    "inverted y": [0.0, 4.0, 2.0, 1.0],
+    "NaN": [0.0, 0.0, jnp.nan, 2.0],
+    "infinite": [0.0, 0.0, jnp.inf, 2.0],
+}
+
+
+@pytest.mark.parametrize("box", INVALID)
+@pytest.mark.parametrize("kind", LOSSES)
+def test_invalid_boxes_give_nan_for_their_pair_only(kind, box):
+    """Guards against the finite but meaningless loss an inverted box got from
+    its negative width (IoU 0: 1.0 for box_iou_loss) and the finite loss of a
+    box with an infinite side: the pair's loss is NaN now, in either argument;
+    the other pairs keep torchvision's values and finite gradients."""
+    rng = np.random.default_rng(5)
+    pred, target = _boxes(rng, (3,))
+    bad = np.array(INVALID[box])
+    expected = torchvision_reference(kind, torch.tensor(pred), torch.tensor(target)).numpy()
+    for which in (0, 1):
+        args = [pred.copy(), target.copy()]
+        args[which][1] = bad
+        got = np.asarray(LOSSES[kind](*args, reduction="none"))
+        assert np.isnan(got[1])
+        assert_close(got[[0, 2]], expected[[0, 2]], rtol=1e-5)
+        assert np.isnan(float(LOSSES[kind](*args)))
+        # masked out, the invalid box may hold anything: value and gradient finite
+        value, grads = jax.value_and_grad(
+            lambda a, b: LOSSES[kind](a, b, where=jnp.array([True, False, True])), argnums=(0, 1)
+        )(*(jnp.asarray(a) for a in args))
+        assert_close(value, np.mean(expected[[0, 2]]), rtol=1e-5)
+        assert all(np.all(np.isfinite(g)) for g in grads)
 
 
 def test_degenerate_aspect_angle_is_atan2():
@@ -167,10 +200,20 @@ def test_errors(call_, message):
         call_()
 
 
+@pytest.mark.parametrize("kind", LOSSES)
+def test_string_eps_raises_naming_eps(kind):
+    """A string eps failed inside NumPy's float conversion, naming no loss."""
+    fn = LOSSES[kind]
+    with pytest.raises(
+        TypeError, match=rf"^jaxloss\.{fn.__name__}: eps must be a number; got '1e-7'"
+    ):
+        fn(jnp.zeros(4), jnp.ones(4), eps="1e-7")  # pyright: ignore[reportArgumentType]
+
+
 def test_checked_reports_an_inverted_box():
     pred = jnp.array([[0.0, 0.0, 1.0, 1.0], [4.0, 4.0, 1.0, 1.0]])
     with pytest.raises(
-        Exception, match=r"boxes1 must be boxes with x1 <= x2 and y1 <= y2; got 4.0"
+        Exception, match=r"boxes1 must be finite boxes with x1 <= x2 and y1 <= y2; got 4.0"
     ):
         jaxloss.checked(jaxloss.generalized_box_iou_loss)(
             pred, jnp.ones((2, 4)) * jnp.array([0, 0, 1, 1])

@@ -3,6 +3,7 @@ gradient penalties on the critic (WGAN-GP and R1)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import jax
@@ -138,14 +139,45 @@ def gan_generator_loss(
     )
 
 
-def _input_gradient_norms(critic_fn: Callable[[Array], Array], x: Array) -> Array:
+def _check_critic(fn: str, critic_fn: object) -> None:
+    if not callable(critic_fn):
+        checks.fail(
+            fn,
+            f"critic_fn must be a function of the samples; got {critic_fn!r} "
+            f"({type(critic_fn).__name__})",
+            TypeError,
+        )
+
+
+def _input_gradient_norms(fn: str, critic_fn: Callable[[Array], Array], x: Array) -> Array:
     """||d critic / d x|| per sample; the critic must treat samples independently."""
+    batch = x.shape[0]
 
     def total(inputs: Array) -> Array:
-        return jnp.sum(critic_fn(inputs))
+        scores = jnp.asarray(critic_fn(inputs))
+        # a critic that returns one score for the batch (a mean) would scale every
+        # sample's gradient by 1 / B: refuse anything but one score per sample
+        if scores.shape not in ((batch,), (batch, 1)):
+            checks.fail(
+                fn,
+                f"critic_fn must return one score per sample, [{batch}] or [{batch}, 1] "
+                f"for samples of shape {x.shape}; got shape {scores.shape}",
+            )
+        return jnp.sum(scores)
 
     grads = jax.grad(total)(x)
-    return safe_norm(grads.reshape(grads.shape[0], -1), axis=-1)
+    return safe_norm(grads.reshape(batch, math.prod(grads.shape[1:])), axis=-1)
+
+
+def _check_key(fn: str, key: object) -> None:
+    """A PRNG key: a typed key array or a raw ``uint32[2]`` one."""
+    dtype = getattr(key, "dtype", None)
+    shape = getattr(key, "shape", None)
+    if dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key) and shape == ():
+        return
+    if dtype == jnp.uint32 and shape == (2,):
+        return
+    checks.fail(fn, f"key must be one PRNG key (jax.random.key(seed)); got {key!r}", TypeError)
 
 
 def _interpolation_weights(key: Array, samples: Array, axis_name: AxisName) -> Array:
@@ -183,12 +215,13 @@ def gradient_penalty(
 
     Args:
       critic_fn: maps ``[B, ...]`` samples to ``[B]`` (or ``[B, 1]``) scores, each
-        depending on its own sample only (no batch norm).
+        depending on its own sample only (no batch norm); any other output
+        shape (one score for the batch) raises.
       real, fake: ``[B, ...]``.
       key: PRNG key for the interpolation weights. Under ``axis_name`` pass the
         same key on every device: each sample gets the weight it would get on one
         device.
-      target_norm: t, the norm the gradient is pulled to (1 in the paper).
+      target_norm: t >= 0, the norm the gradient is pulled to (1 in the paper).
       weight, where: ``[B]``, one per sample.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -210,9 +243,12 @@ def gradient_penalty(
       1.0
     """
     fn = "gradient_penalty"
+    _check_critic(fn, critic_fn)
+    _check_key(fn, key)
+    checks.check_range(fn, "target_norm", target_norm, low=0.0)
     (x, x_fake), _ = prepare_arrays(fn, ("real", "fake"), (real, fake), where, mask_axes=1)
     eps = _interpolation_weights(key, x, axis_name)
-    norms = _input_gradient_norms(critic_fn, eps * x + (1.0 - eps) * x_fake)
+    norms = _input_gradient_norms(fn, critic_fn, eps * x + (1.0 - eps) * x_fake)
     return reduce_loss(
         jnp.square(norms - target_norm),
         fn=fn,
@@ -237,8 +273,8 @@ def r1_penalty(
     .. math:: \ell_b = \|\nabla_x D(x_b)\|_2^2
 
     Args:
-      critic_fn: maps ``[B, ...]`` samples to ``[B]`` scores, each depending on its
-        own sample only.
+      critic_fn: maps ``[B, ...]`` samples to ``[B]`` (or ``[B, 1]``) scores, each
+        depending on its own sample only; any other output shape raises.
       real: ``[B, ...]`` real samples.
       weight, where: ``[B]``, one per sample.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
@@ -258,9 +294,10 @@ def r1_penalty(
       4.0
     """
     fn = "r1_penalty"
+    _check_critic(fn, critic_fn)
     (x,), _ = prepare_arrays(fn, ("real",), (real,), where, mask_axes=1)
     return reduce_loss(
-        jnp.square(_input_gradient_norms(critic_fn, x)),
+        jnp.square(_input_gradient_norms(fn, critic_fn, x)),
         fn=fn,
         weight=weight,
         where=where,

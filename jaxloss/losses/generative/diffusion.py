@@ -38,9 +38,10 @@ def diffusion_loss(
       predictions: ``[B, ...]`` the network's output.
       targets: ``[B, ...]`` the noise (epsilon), the velocity (v) or the clean
         sample (x0), matching ``parameterization``.
-      snr: ``[B]`` signal-to-noise ratio alpha_t^2 / sigma_t^2 of each sample's
-        timestep; needed with ``min_snr_gamma``.
-      min_snr_gamma: gamma of Min-SNR weighting (5 in the paper); None: w = 1.
+      snr: ``[B]`` signal-to-noise ratio alpha_t^2 / sigma_t^2 >= 0 of each
+        sample's timestep (a negative one gives NaN for its sample); needed with
+        ``min_snr_gamma``, and not read without it.
+      min_snr_gamma: gamma > 0 of Min-SNR weighting (5 in the paper); None: w = 1.
       parameterization: ``"epsilon"``, ``"v"`` or ``"x0"``.
       weight, where: ``[B]``, one per sample.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
@@ -64,19 +65,26 @@ def diffusion_loss(
     """
     fn = "diffusion_loss"
     checks.check_option(fn, "parameterization", parameterization, PARAMETERIZATIONS)
-    (pred, tgt), _ = prepare_arrays(
+    if min_snr_gamma is not None:
+        checks.check_range(fn, "min_snr_gamma", min_snr_gamma, low=0.0, low_open=True)
+    (pred, tgt), mask = prepare_arrays(
         fn, ("predictions", "targets"), (predictions, targets), where, mask_axes=1
     )
     loss = mean_per_sample(jnp.square(pred - tgt))
     if min_snr_gamma is not None:
         if snr is None:
             checks.fail(fn, "min_snr_gamma needs snr, the [B] signal-to-noise ratios")
-        checks.check_range(fn, "min_snr_gamma", min_snr_gamma, low=0.0, low_open=True)
         s = jnp.asarray(snr)
         checks.check_floating(fn, "snr", s)
         if s.shape != loss.shape:
             checks.fail(fn, f"snr has shape {s.shape}; expected {loss.shape}, one per sample")
         s = s.astype(loss.dtype)
+        if mask is not None:  # a masked sample's snr may hold anything (padding)
+            s = jnp.where(mask, s, 1.0)
+        # a negative ratio would give a finite but meaningless weight: NaN instead
+        valid = s >= 0
+        checks.require(fn, "snr", valid, s, "non-negative signal-to-noise ratios")
+        loss = jnp.where(valid, loss, jnp.nan)
         clipped = jnp.minimum(s, min_snr_gamma)
         if parameterization == "epsilon":
             w = jnp.where(s <= min_snr_gamma, 1.0, min_snr_gamma / jnp.maximum(s, min_snr_gamma))

@@ -65,11 +65,26 @@ def _layers(features: FeatureMaps) -> list[ArrayLike]:
 
 
 def _layer_weights(fn: str, layer_weights: Sequence[float] | None, n: int) -> list[float]:
+    """One weight >= 0 per feature map (a number or a scalar array, traced ones included)."""
     if layer_weights is None:
         return [1.0] * n
+    if isinstance(layer_weights, str) or not hasattr(layer_weights, "__len__"):
+        checks.fail(
+            fn,
+            f"layer_weights must be a sequence of numbers, one per feature map; "
+            f"got {layer_weights!r}",
+            TypeError,
+        )
     if len(layer_weights) != n:
         checks.fail(fn, f"layer_weights has {len(layer_weights)} entries for {n} feature maps")
-    return list(layer_weights)
+    weights = list(layer_weights)
+    for w in weights:
+        checks.check_range(fn, "layer_weights", w, low=0.0)
+        if jnp.ndim(w) != 0:
+            checks.fail(
+                fn, f"layer_weights must hold scalars; got an entry of shape {jnp.shape(w)}"
+            )
+    return weights
 
 
 def _feature_distance(
@@ -106,7 +121,7 @@ def style_loss(
     Args:
       features, style_features: an NHWC ``[B, H, W, C]`` feature map or a list of
         them (one per layer), of the generated and the style image.
-      layer_weights: w_l, one per layer (default 1).
+      layer_weights: w_l >= 0, one per layer (default 1).
       weight, where: ``[B]``, one per image.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -157,7 +172,7 @@ def content_loss(
 
     Args:
       features, target_features: a ``[B, ...]`` feature map or a list of them.
-      layer_weights: one per layer (default 1).
+      layer_weights: one weight >= 0 per layer (default 1).
       weight, where: ``[B]``, one per image.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -211,7 +226,7 @@ def perceptual_loss(
       predictions: ``[B, ...]`` generated images.
       targets: ``[B, ...]`` target images, same shape; their features carry no
         gradient.
-      layer_weights: one per feature map (default 1).
+      layer_weights: one weight >= 0 per feature map (default 1).
       criterion: ``"mse"`` (Johnson et al.) or ``"l1"`` (pix2pixHD).
       weight, where: ``[B]``, one per image; masked images reach ``feature_fn`` as
         zeros, so NaN padding there reaches no gradient.
@@ -234,6 +249,13 @@ def perceptual_loss(
     """
     fn = "perceptual_loss"
     checks.check_option(fn, "criterion", criterion, ("mse", "l1"))
+    if not callable(feature_fn):
+        checks.fail(
+            fn,
+            f"feature_fn must be a function of the images; got {feature_fn!r} "
+            f"({type(feature_fn).__name__})",
+            TypeError,
+        )
     x, y = jnp.asarray(predictions), jnp.asarray(targets)
     checks.check_floating(fn, "predictions", x)
     checks.check_floating(fn, "targets", y)

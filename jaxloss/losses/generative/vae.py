@@ -5,10 +5,10 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from jaxloss._core import checks
+from jaxloss._core.numerics import bce_logits
 from jaxloss._core.reduce import prepare_arrays, reduce_loss, sum_per_sample
 from jaxloss._core.types import Array, ArrayLike, AxisName
-from jaxloss.losses.classification import binary_cross_entropy_with_logits
-from jaxloss.losses.divergence import gaussian_kl
+from jaxloss.losses.divergence import gaussian_kl_rows
 
 __all__ = ["vae_loss"]
 
@@ -37,9 +37,11 @@ def vae_loss(
 
     Args:
       reconstruction: ``[B, ...]`` decoder output (logits for ``"bce_logits"``).
-      targets: ``[B, ...]`` the data, same shape as ``reconstruction``.
-      mean, logvar: ``[B, L]`` encoder outputs.
-      beta: weight of the KL term.
+      targets: ``[B, ...]`` the data, same shape as ``reconstruction``; in [0, 1]
+        for ``"bce_logits"`` (a sample holding a value outside gives NaN).
+      mean, logvar: ``[B, ...]`` encoder outputs (``[B, L]``, or a latent map
+        such as ``[B, H, W, C]``); the KL is summed over every non-batch axis.
+      beta: weight of the KL term, >= 0.
       recon_loss: ``"mse"`` or ``"bce_logits"``.
       weight, where: ``[B]``, one per sample.
       reduction: ``"mean"`` (over samples), ``"sum"`` or ``"none"``.
@@ -66,15 +68,20 @@ def vae_loss(
     if recon_loss == "mse":
         pointwise = jnp.square(recon - data)
     else:
-        pointwise = binary_cross_entropy_with_logits(recon, data, reduction="none")
+        ok = (data >= 0) & (data <= 1)
+        checks.require(fn, "targets", ok, data, "in [0, 1] (recon_loss='bce_logits')")
+        pointwise = jnp.where(ok, bce_logits(recon, data), jnp.nan)
     mean, logvar = jnp.asarray(mean), jnp.asarray(logvar)
-    if mean.shape[:1] != recon.shape[:1]:
-        checks.fail(
-            fn, f"mean has shape {mean.shape}; its batch axis must match targets' {recon.shape}"
-        )
-    kl = gaussian_kl(mean, logvar, where=where, reduction="none")
+    for name, latent in (("mean", mean), ("logvar", logvar)):
+        if latent.ndim < 2 or latent.shape[0] != recon.shape[0]:
+            checks.fail(
+                fn,
+                f"{name} has shape {latent.shape}; expected [B, ...] with the batch axis "
+                f"of reconstruction {recon.shape}, B = {recon.shape[0]}",
+            )
+    kl = gaussian_kl_rows(fn, mean, logvar, None, None, -1, where)
     return reduce_loss(
-        sum_per_sample(pointwise) + beta * kl,
+        sum_per_sample(pointwise) + beta * sum_per_sample(kl),
         fn=fn,
         weight=weight,
         where=where,

@@ -96,3 +96,61 @@ def test_gradient_penalty_target_norm_is_the_lipschitz_target():
             lambda x: x @ w, real, fake, jax.random.key(1), target_norm=t, reduction="none"
         )
         assert_close(gp, np.full(3, (norm_w - t) ** 2), rtol=1e-5)
+
+
+@pytest.mark.parametrize("penalty", ("gradient", "r1"))
+def test_penalties_on_an_empty_batch(penalty):
+    """Guards against the ZeroDivisionError a batch of 0 raised (reshape(0, -1)):
+    0 for "mean" and "sum", an empty "none", a zero gradient."""
+    w = jnp.arange(1.0, 5.0)
+
+    def loss(real, reduction="mean"):
+        if penalty == "r1":
+            return jaxloss.r1_penalty(lambda x: jnp.tanh(x @ w), real, reduction=reduction)
+        return jaxloss.gradient_penalty(
+            lambda x: jnp.tanh(x @ w), real, real + 1.0, jax.random.key(0), reduction=reduction
+        )
+
+    empty = jnp.zeros((0, 4))
+    for reduction in ("mean", "sum"):
+        assert float(loss(empty, reduction)) == 0.0
+        g = jax.grad(loss)(empty, reduction)
+        assert g.shape == (0, 4)
+    assert loss(empty, "none").shape == (0,)
+
+
+def test_gradient_penalty_refuses_a_critic_that_scores_the_batch():
+    """A critic returning one score for the batch (its mean) scaled every
+    sample's gradient by 1 / B: a finite, wrong penalty. It now raises."""
+    real, fake = jnp.ones((4, 3)), jnp.zeros((4, 3))
+    with pytest.raises(
+        ValueError,
+        match=r"^jaxloss\.gradient_penalty: critic_fn must return one score per sample, \[4\]",
+    ):
+        jaxloss.gradient_penalty(lambda x: jnp.mean(x), real, fake, jax.random.key(0))
+    with pytest.raises(ValueError, match=r"^jaxloss\.r1_penalty: critic_fn must return one score"):
+        jaxloss.r1_penalty(lambda x: jnp.sum(x, axis=0), real)
+    # [B, 1] scores are fine; the penalty of a linear critic is (|w| - 1)^2 exactly
+    w = jnp.array([1.0, 2.0, 2.0])
+    gp = jaxloss.gradient_penalty(lambda x: (x @ w)[:, None], real, fake, jax.random.key(0))
+    assert_close(gp, (3.0 - 1.0) ** 2, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("call_", "error", "message"),
+    [
+        (lambda: jaxloss.gradient_penalty(jnp.sum, jnp.ones((2, 3)), jnp.ones((2, 3)), jax.random.key(0), target_norm="1.0"),  # pyright: ignore[reportArgumentType]
+         TypeError, "jaxloss.gradient_penalty: target_norm must be a number; got '1.0'"),
+        (lambda: jaxloss.gradient_penalty(jnp.sum, jnp.ones((2, 3)), jnp.ones((2, 3)), jax.random.key(0), target_norm=-1.0),
+         ValueError, "jaxloss.gradient_penalty: target_norm must be in [0.0, inf]; got -1.0"),
+        (lambda: jaxloss.gradient_penalty(jnp.sum, jnp.ones((2, 3)), jnp.ones((2, 3)), 0),  # pyright: ignore[reportArgumentType]
+         TypeError, "jaxloss.gradient_penalty: key must be one PRNG key"),
+        (lambda: jaxloss.r1_penalty("critic", jnp.ones((2, 3))),  # pyright: ignore[reportArgumentType]
+         TypeError, "jaxloss.r1_penalty: critic_fn must be a function of the samples"),
+        (lambda: jaxloss.gan_discriminator_loss(jnp.ones(2), jnp.ones(2), kind=1),  # pyright: ignore[reportArgumentType]
+         ValueError, "jaxloss.gan_discriminator_loss: kind must be one of"),
+    ],
+)  # fmt: skip
+def test_option_errors(call_, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call_()

@@ -72,3 +72,34 @@ def test_perceptual_loss_over_a_flax_model():
     assert_close(got, expected, rtol=1e-5)
     g = jax.grad(lambda a: jaxloss.perceptual_loss(model, a, y))(x)
     assert np.all(np.isfinite(g)) and np.any(g != 0)
+
+
+@pytest.mark.parametrize("fn", (jaxloss.style_loss, jaxloss.content_loss))
+def test_layer_weights_are_numbers(fn):
+    """Guards against a string layer weight failing deep inside (or a string of
+    the right length being taken as one weight per character)."""
+    f = jnp.ones((1, 2, 2, 3))
+    with pytest.raises(
+        TypeError, match=rf"^jaxloss\.{fn.__name__}: layer_weights must be a number"
+    ):
+        fn([f, f], [f, f], layer_weights=["1.0", 0.5])
+    with pytest.raises(
+        TypeError, match=rf"^jaxloss\.{fn.__name__}: layer_weights must be a sequence"
+    ):
+        fn([f, f], [f, f], layer_weights="10")
+    with pytest.raises(
+        ValueError, match=rf"^jaxloss\.{fn.__name__}: layer_weights must be in \[0.0"
+    ):
+        fn(f, f, layer_weights=[-1.0])
+
+
+def test_perceptual_loss_option_errors():
+    x = jnp.ones((1, 4))
+    with pytest.raises(
+        TypeError, match=r"^jaxloss\.perceptual_loss: feature_fn must be a function"
+    ):
+        jaxloss.perceptual_loss("vgg", x, x)  # pyright: ignore[reportArgumentType]
+    with pytest.raises(
+        TypeError, match=r"^jaxloss\.total_variation_loss: squared must be True or False"
+    ):
+        jaxloss.total_variation_loss(jnp.ones((1, 2, 2, 1)), squared="False")  # pyright: ignore[reportArgumentType]
