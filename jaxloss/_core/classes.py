@@ -1,7 +1,8 @@
 """The class axis: integer and probability targets against ``[..., C]`` outputs.
 
 Shared by every loss that reads a class axis (classification, language, and any
-family that scores tokens or pixels). The class axis is last; integer targets
+family that scores tokens or pixels). The class axis is last (a loss with an
+``axis=`` option moves it there first, :func:`move_class_axis`); integer targets
 equal to ``ignore_index`` are left out, and a label that is neither a class nor
 ``ignore_index`` gives NaN for its row (:func:`jaxloss.checked` names it) rather
 than being read as some class. Every function takes ``fn``, the public loss
@@ -29,6 +30,7 @@ __all__ = [
     "logits_and_labels",
     "move_class_axis",
     "pick",
+    "probability_rows",
     "probability_targets",
     "reduce_classwise",
     "signed_targets",
@@ -93,6 +95,8 @@ def logits_and_labels(
     targets: ArrayLike,
     where: ArrayLike | None,
     ignore_index: int | None,
+    *,
+    targets_name: str = "targets",
 ) -> tuple[Array, Rows]:
     """Validates an ``output [..., C]`` with integer ``targets [...]``.
 
@@ -101,13 +105,18 @@ def logits_and_labels(
       output_name: the output's argument name (``logits``, ``log_probs``, ``scores``).
       output: ``[..., C]`` floating point.
       targets: integer class ids ``[...]``.
-      where: boolean, broadcastable to ``[...]``; False rows may hold anything.
-      ignore_index: the id of rows to leave out, or None for none.
+      where: boolean, aligned with the leading axes of ``[...]``; False rows may
+        hold anything.
+      ignore_index: the id of rows to leave out (an integer), or None for none.
+      targets_name: the targets' argument name (``tokens`` for the losses that
+        shift them), named by the run-time check of their values.
 
     Returns:
       The output upcast to the compute dtype (rows masked by ``where`` zeroed) and
       its :class:`Rows`.
     """
+    if ignore_index is not None:
+        checks.check_integer(fn, "ignore_index", ignore_index)
     output, targets = jnp.asarray(output), jnp.asarray(targets)
     checks.check_floating(fn, output_name, output)
     if output.ndim < 1:
@@ -115,7 +124,7 @@ def logits_and_labels(
     if not jnp.issubdtype(targets.dtype, jnp.integer):
         checks.fail(
             fn,
-            f"targets must be integer class indices; got dtype {targets.dtype} "
+            f"{targets_name} must be integer class indices; got dtype {targets.dtype} "
             "(float targets are probabilities, accepted only where documented)",
             TypeError,
         )
@@ -130,13 +139,17 @@ def logits_and_labels(
     ignored = jnp.zeros(targets.shape, bool) if ignore_index is None else targets == ignore_index
     in_range = (targets >= 0) & (targets < num_classes)
     bad = ~ignored & ~in_range
-    checks.require(
-        fn, "targets", ~bad, targets, f"a class index in [0, {num_classes}) or ignore_index"
-    )
     counted = ~ignored
     user_mask = mask_of(fn, where, targets.shape)
     if user_mask is not None:
         counted = counted & user_mask
+    checks.require(
+        fn,
+        targets_name,
+        ~bad if user_mask is None else ~bad | ~user_mask,
+        targets,
+        f"a class index in [0, {num_classes}) or ignore_index",
+    )
     (x,) = upcast(output)
     if user_mask is not None:
         # rows masked by `where` may hold anything (padding); ignored rows are only
@@ -177,6 +190,15 @@ def probability_targets(
             f"(or integer class indices of shape {output_shape[:-1]})",
         )
     return class_axis_pair(fn, output_name, output, targets, where)
+
+
+def probability_rows(fn: str, name: str, probs: Array) -> Array:
+    """Which rows of ``probs [..., C]`` hold probabilities (every entry in [0, 1]);
+    the others are reported by :func:`jaxloss.checked`, naming ``name``, and the
+    loss gives NaN for them. Rows masked out beforehand hold zeros, so pass."""
+    ok = (probs >= 0) & (probs <= 1)
+    checks.require(fn, name, ok, probs, "probabilities in [0, 1]")
+    return jnp.all(ok, axis=-1)
 
 
 def pick(x: Array, labels: Array) -> Array:
@@ -262,10 +284,15 @@ def soft_cross_entropy(
 ) -> tuple[Array, Array]:
     r"""Per row :math:`-\sum_c w_c q_c \log p_c` and the log-probabilities ``[..., C]``.
 
-    :math:`0 \log 0 = 0`, and classes with -inf logits are skipped.
+    Only classes with no target mass are skipped (:math:`0 \log 0 = 0`, so a
+    ``-inf`` logit there is a masked class); target mass on a ``-inf`` logit gives
+    ``inf``, as torch and optax, and a NaN or ``+inf`` logit gives NaN.
     """
     log_probs = jax.nn.log_softmax(logits, axis=-1)
-    terms = jnp.where(probs == 0, 0.0, probs * finite_or_zero(log_probs))
+    zero = probs == 0
+    # a skipped class still carries a NaN row (NaN or +inf logits) through
+    skipped = jnp.where(jnp.isnan(log_probs), jnp.nan, 0.0)
+    terms = jnp.where(zero, skipped, probs * jnp.where(zero, 0.0, log_probs))
     if class_weights is not None:
         terms = class_weights * terms
     return -jnp.sum(terms, axis=-1), log_probs
@@ -307,12 +334,15 @@ def integer_cross_entropy(
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
+    targets_name: str = "targets",
 ) -> Array:
     """Softmax cross-entropy of integer ``targets [...]`` under ``logits [..., C]``,
     validated and reduced: :func:`jaxloss.cross_entropy`'s integer form, whose
-    errors name ``fn``. ``weight`` is ``[C]`` class weights; the caller checks
-    ``label_smoothing``'s range."""
-    x, rows = logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
+    errors name ``fn`` (and ``targets_name`` for the targets). ``weight`` is
+    ``[C]`` class weights; the caller checks ``label_smoothing``'s range."""
+    x, rows = logits_and_labels(
+        fn, "logits", logits, targets, where, ignore_index, targets_name=targets_name
+    )
     class_w = checks.class_weights(fn, weight, x.shape[-1])
     loss = softmax_cross_entropy_rows(
         x, rows.labels, class_weights=class_w, label_smoothing=label_smoothing

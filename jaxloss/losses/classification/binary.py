@@ -6,9 +6,10 @@ Outputs and targets share their shape; logit inputs are handled in log-space.
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from jaxloss._core import checks
-from jaxloss._core.classes import class_axis_pair
+from jaxloss._core.classes import class_axis_pair, move_class_axis
 from jaxloss._core.numerics import (
     bce_logits,
     bce_logits_pos_weight,
@@ -20,6 +21,7 @@ from jaxloss._core.numerics import (
 )
 from jaxloss._core.reduce import prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
+from jaxloss.losses.classification._options import nan_unless, option_in_range
 
 __all__ = [
     "binary_cross_entropy",
@@ -28,6 +30,15 @@ __all__ = [
     "sigmoid_focal_loss",
     "soft_margin_loss",
 ]
+
+
+def _unit_interval(fn: str, name: str, values: Array) -> Array:
+    """Where ``values`` lie in [0, 1]; the others are reported by
+    :func:`jaxloss.checked`, naming ``name``, and the loss gives NaN there."""
+    ok = (values >= 0) & (values <= 1)
+    expected = "probabilities in [0, 1]" if name == "probs" else "in [0, 1]"
+    checks.require(fn, name, ok, values, expected)
+    return ok
 
 
 def binary_cross_entropy(
@@ -46,8 +57,8 @@ def binary_cross_entropy(
     Args:
       probs: ``[...]`` probabilities in [0, 1] (exact 0 and 1 allowed).
       targets: same shape, in [0, 1].
-      weight: broadcastable to ``[...]``; rescales each element.
-      where: broadcastable to ``[...]``; False elements are left out.
+      weight: aligned with the leading axes of ``[...]``; rescales each element.
+      where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
@@ -57,7 +68,8 @@ def binary_cross_entropy(
     Matches ``torch.nn.functional.binary_cross_entropy``, including its log clamp
     at -100 and its gradient :math:`(p - y) / \max(p(1-p), 10^{-12})`, finite at
     p = 0 and 1. Prefer :func:`binary_cross_entropy_with_logits` when logits exist.
-    Probabilities outside [0, 1] give NaN; :func:`jaxloss.checked` reports them.
+    Probabilities (logits passed by mistake) or targets outside [0, 1] give NaN
+    for their element; :func:`jaxloss.checked` reports them.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -66,9 +78,11 @@ def binary_cross_entropy(
     """
     fn = "binary_cross_entropy"
     p, t, _ = prepare_pair(fn, "probs", jnp.asarray(probs), jnp.asarray(targets), where)
-    checks.require(fn, "probs", (p >= 0) & (p <= 1), p, "probabilities in [0, 1]")
+    valid = _unit_interval(fn, "probs", p) & _unit_interval(fn, "targets", t)
+    # clamped to the domain first, so an invalid element's NaN stays out of the gradient
+    loss = bce_probs(jnp.where(valid, p, 0.5), jnp.where(valid, t, 0.5))
     return reduce_loss(
-        bce_probs(p, t),
+        jnp.where(valid, loss, jnp.nan),
         fn=fn,
         reduction=reduction,
         weight=weight,
@@ -93,11 +107,11 @@ def binary_cross_entropy_with_logits(
 
     Args:
       logits: ``[...]``; multi-label is the same call on ``[B, L]``.
-      targets: same shape, in [0, 1] (soft targets allowed).
-      weight: broadcastable to ``[...]``; rescales each element.
+      targets: same shape, in [0, 1] (soft targets allowed); others give NaN.
+      weight: aligned with the leading axes of ``[...]``; rescales each element.
       pos_weight: broadcastable to ``[...]`` (e.g. ``[L]`` for the last axis);
         weights positives, e.g. ``num_negatives / num_positives`` for imbalance.
-      where: broadcastable to ``[...]``; False elements are left out.
+      where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
@@ -117,6 +131,7 @@ def binary_cross_entropy_with_logits(
     """
     fn = "binary_cross_entropy_with_logits"
     x, t, _ = prepare_pair(fn, "logits", jnp.asarray(logits), jnp.asarray(targets), where)
+    valid = _unit_interval(fn, "targets", t)
     if pos_weight is None:
         loss = bce_logits(x, t)
     else:
@@ -125,8 +140,28 @@ def binary_cross_entropy_with_logits(
         checks.check_broadcastable(fn, "pos_weight", pos_weight, x.shape)
         loss = bce_logits_pos_weight(x, t, pos_weight.astype(x.dtype))
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+        jnp.where(valid, loss, jnp.nan),
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        where=where,
+        axis_name=axis_name,
     )
+
+
+def _focal_alpha(fn: str, alpha: float | Array) -> Array | None:
+    """Checks ``alpha`` is in [0, 1] or negative (disabled): a concrete one now, a
+    traced one at run time (the returned flag, False when out of range)."""
+    checks.check_number(fn, "alpha", alpha)
+    expected = "in [0, 1] (negative or None disables it)"
+    if not checks.is_traced(alpha):
+        a = np.asarray(alpha, np.float64)
+        if np.any(a > 1) or np.any(np.isnan(a)):
+            checks.fail(fn, f"alpha must be {expected}; got {alpha!r}")
+        return None
+    ok = jnp.all(jnp.asarray(alpha) <= 1)  # False for NaN too
+    checks.require(fn, "alpha", ok, alpha, expected)
+    return ok
 
 
 def sigmoid_focal_loss(
@@ -149,12 +184,13 @@ def sigmoid_focal_loss(
 
     Args:
       logits: ``[...]``.
-      targets: same shape, in [0, 1].
+      targets: same shape, in [0, 1]; others give NaN.
       alpha: balance of positives in [0, 1]; ``None`` or a negative value
-        disables it (torchvision's convention).
+        disables it (torchvision's convention), traced or not; above 1 raises
+        (a traced one gives NaN).
       gamma: focusing exponent >= 0; 0 is BCE (times alpha).
-      weight: broadcastable to ``[...]``; rescales each element.
-      where: broadcastable to ``[...]``; False elements are left out.
+      weight: aligned with the leading axes of ``[...]``; rescales each element.
+      where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
@@ -172,15 +208,21 @@ def sigmoid_focal_loss(
       0.04332
     """
     fn = "sigmoid_focal_loss"
-    checks.check_range(fn, "gamma", gamma, low=0.0)
+    gamma_ok = option_in_range(fn, "gamma", gamma, low=0.0)
+    alpha_ok = None if alpha is None else _focal_alpha(fn, alpha)
     x, t, _ = prepare_pair(fn, "logits", jnp.asarray(logits), jnp.asarray(targets), where)
+    valid = _unit_interval(fn, "targets", t)
     log_p, log_not_p = log_sigmoid_pair(x)
     ce = -(t * log_p + (1.0 - t) * log_not_p)
     p, not_p = sigmoid_pair(x)
     one_minus_pt = t * not_p + (1.0 - t) * p
     loss = ce * power(one_minus_pt, gamma)
-    if alpha is not None and (checks.is_traced(alpha) or alpha >= 0):
-        loss = (alpha * t + (1.0 - alpha) * (1.0 - t)) * loss
+    if alpha is not None:
+        # a select on the sign, not a Python test, so that a traced alpha gives
+        # the number the same concrete alpha gives
+        a = jnp.asarray(alpha, x.dtype)
+        loss = jnp.where(a >= 0, (a * t + (1.0 - a) * (1.0 - t)) * loss, loss)
+    loss = nan_unless(alpha_ok, nan_unless(gamma_ok, jnp.where(valid, loss, jnp.nan)))
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )
@@ -199,17 +241,18 @@ def soft_margin_loss(
 
     Args:
       scores: ``[...]``.
-      targets: same shape, in {-1, +1}.
-      weight: broadcastable to ``[...]``; rescales each element.
-      where: broadcastable to ``[...]``; False elements are left out.
+      targets: same shape, in {-1, +1}; any other value (a {0, 1} label) gives NaN.
+      weight: aligned with the leading axes of ``[...]``; rescales each element.
+      where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
 
-    Matches ``torch.nn.functional.soft_margin_loss`` (which, like jaxloss, applies
-    the formula to any target value).
+    Matches ``torch.nn.functional.soft_margin_loss`` on {-1, +1} targets (torch
+    applies the formula to any value, so a 0 label silently costs log 2);
+    :func:`jaxloss.checked` names a target outside {-1, +1}.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -217,9 +260,13 @@ def soft_margin_loss(
       0.6931
     """
     fn = "soft_margin_loss"
-    s, t, _ = prepare_pair(fn, "scores", jnp.asarray(scores), jnp.asarray(targets), where)
+    s, t, _ = prepare_pair(
+        fn, "scores", jnp.asarray(scores), jnp.asarray(targets), where, target_fill=1.0
+    )
+    valid = (t == 1) | (t == -1)
+    checks.require(fn, "targets", valid, t, "in {-1, +1}")
     return reduce_loss(
-        softplus(-t * s),
+        jnp.where(valid, softplus(-t * s), jnp.nan),
         fn=fn,
         reduction=reduction,
         weight=weight,
@@ -232,6 +279,7 @@ def multilabel_soft_margin_loss(
     logits: ArrayLike,
     targets: ArrayLike,
     *,
+    axis: int = -1,
     weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -245,9 +293,12 @@ def multilabel_soft_margin_loss(
 
     Args:
       logits: ``[..., C]``.
-      targets: same shape, in {0, 1}.
-      weight: per-label weights broadcastable to ``[..., C]`` (torch's ``weight``).
-      where: broadcastable to ``[...]`` (one flag per sample).
+      targets: same shape, in [0, 1] ({0, 1} labels); others give NaN.
+      axis: the label axis of ``logits`` and ``targets`` (and of a ``weight``
+        laid out like them); ``axis=1`` is PyTorch's ``[N, C, d1, ...]``.
+      weight: per-label weights ``[C]`` (torch's ``weight``), or any array
+        broadcastable to ``[..., C]``.
+      where: aligned with the leading axes of ``[...]`` (one flag per sample).
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
@@ -263,13 +314,17 @@ def multilabel_soft_margin_loss(
       0.6931
     """
     fn = "multilabel_soft_margin_loss"
+    if weight is not None:
+        logits, targets, weight = move_class_axis(fn, axis, logits, targets, weight)
+    else:
+        logits, targets = move_class_axis(fn, axis, logits, targets)
     x, t, mask = class_axis_pair(fn, "logits", logits, targets, where)
+    valid = jnp.all(_unit_interval(fn, "targets", t), axis=-1)
     per_label = bce_logits(x, t)
     if weight is not None:
         weight = jnp.asarray(weight)
         checks.check_numeric(fn, "weight", weight)
         checks.check_broadcastable(fn, "weight", weight, x.shape)
         per_label = weight.astype(x.dtype) * per_label
-    return reduce_loss(
-        jnp.mean(per_label, axis=-1), fn=fn, reduction=reduction, where=mask, axis_name=axis_name
-    )
+    loss = jnp.where(valid, jnp.mean(per_label, axis=-1), jnp.nan)
+    return reduce_loss(loss, fn=fn, reduction=reduction, where=mask, axis_name=axis_name)

@@ -11,7 +11,13 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._core import checks
-from jaxloss._core.classes import logits_and_labels, pick, reduce_classwise, signed_targets
+from jaxloss._core.classes import (
+    logits_and_labels,
+    move_class_axis,
+    pick,
+    reduce_classwise,
+    signed_targets,
+)
 from jaxloss._core.reduce import prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
 
@@ -39,8 +45,8 @@ def hinge_loss(
       scores: ``[...]``.
       targets: same shape, in {-1, +1} or {0, 1} (0 is read as -1); any other
         value gives NaN.
-      weight: broadcastable to ``[...]``; rescales each element.
-      where: broadcastable to ``[...]``; False elements are left out.
+      weight: aligned with the leading axes of ``[...]``; rescales each element.
+      where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
@@ -80,8 +86,8 @@ def squared_hinge_loss(
     Args:
       scores: ``[...]``.
       targets: same shape, as :func:`hinge_loss`'s.
-      weight: broadcastable to ``[...]``; rescales each element.
-      where: broadcastable to ``[...]``; False elements are left out.
+      weight: aligned with the leading axes of ``[...]``; rescales each element.
+      where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
@@ -148,18 +154,18 @@ def hinge_embedding_loss(
     .. math:: \ell_i = \begin{cases} d_i & y_i = 1 \\ \max(0, m - d_i) & y_i = -1 \end{cases}
 
     Args:
-      distances: ``[...]`` non-negative distances of pairs.
+      distances: ``[...]`` non-negative distances of pairs; a negative one gives NaN.
       targets: same shape, in {-1, +1}; other values give NaN.
-      margin: m.
-      weight: broadcastable to ``[...]``; rescales each element.
-      where: broadcastable to ``[...]``; False elements are left out.
+      margin: m, a real number.
+      weight: aligned with the leading axes of ``[...]``; rescales each element.
+      where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
 
-    Matches ``torch.nn.functional.hinge_embedding_loss``.
+    Matches ``torch.nn.functional.hinge_embedding_loss`` on non-negative distances.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -167,11 +173,17 @@ def hinge_embedding_loss(
       0.45
     """
     fn = "hinge_embedding_loss"
+    checks.check_number(fn, "margin", margin)
     d, t, _ = prepare_pair(
         fn, "distances", jnp.asarray(distances), jnp.asarray(targets), where, target_fill=1.0
     )
     valid = (t == 1) | (t == -1)
     checks.require(fn, "targets", valid, t, "in {-1, +1}")
+    # a negative distance (scores passed by mistake) would lower a similar pair's loss
+    # below 0; NaN (not d < 0) lets a NaN distance through to the loss as NaN
+    non_negative = ~(d < 0)
+    checks.require(fn, "distances", non_negative, d, "non-negative")
+    valid = valid & non_negative
     loss = jnp.where(t == 1, d, jnp.maximum(0.0, margin - d))
     return reduce_loss(
         jnp.where(valid, loss, jnp.nan),
@@ -189,6 +201,7 @@ def multi_margin_loss(
     *,
     p: int = 1,
     margin: float = 1.0,
+    axis: int = -1,
     weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -200,18 +213,19 @@ def multi_margin_loss(
 
     Args:
       scores: ``[..., C]``.
-      targets: integer ``[...]`` in [0, C).
-      p: 1 or 2.
-      margin: m.
+      targets: integer ``[...]`` in [0, C); others give NaN.
+      p: 1 or 2 (a Python int).
+      margin: m, a real number.
+      axis: the class axis of ``scores``; ``axis=1`` is PyTorch's ``[N, C, d1, ...]``.
       weight: ``[C]`` class weights (the mean still divides by the row count, as torch).
-      where: broadcastable to ``[...]``; False rows are left out.
+      where: aligned with the leading axes of ``[...]``; False rows are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
 
-    Matches ``torch.nn.functional.multi_margin_loss`` with the class axis last.
+    Matches ``torch.nn.functional.multi_margin_loss`` (``axis=1``).
     References: Weston and Watkins (1999), "Support Vector Machines for
     Multi-Class Pattern Recognition".
 
@@ -221,7 +235,10 @@ def multi_margin_loss(
       0.32499998807907104
     """
     fn = "multi_margin_loss"
+    checks.check_integer(fn, "p", p)
     checks.check_option(fn, "p", p, (1, 2))
+    checks.check_number(fn, "margin", margin)
+    (scores,) = move_class_axis(fn, axis, scores)
     x, rows = logits_and_labels(fn, "scores", scores, targets, where, None)
     labels = rows.labels
     class_w = checks.class_weights(fn, weight, x.shape[-1])
@@ -238,6 +255,7 @@ def multiclass_hinge_loss(
     scores: ArrayLike,
     targets: ArrayLike,
     *,
+    axis: int = -1,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -248,8 +266,9 @@ def multiclass_hinge_loss(
 
     Args:
       scores: ``[..., C]``.
-      targets: integer ``[...]`` in [0, C).
-      where: broadcastable to ``[...]``; False rows are left out.
+      targets: integer ``[...]`` in [0, C); others give NaN.
+      axis: the class axis of ``scores``; ``axis=1`` is PyTorch's ``[N, C, d1, ...]``.
+      where: aligned with the leading axes of ``[...]``; False rows are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
@@ -266,6 +285,7 @@ def multiclass_hinge_loss(
       0.5
     """
     fn = "multiclass_hinge_loss"
+    (scores,) = move_class_axis(fn, axis, scores)
     x, rows = logits_and_labels(fn, "scores", scores, targets, where, None)
     labels = rows.labels
     one_hot = jax.nn.one_hot(labels, x.shape[-1], dtype=x.dtype)

@@ -1,10 +1,11 @@
 """Softmax multi-class losses: ``[..., C]`` logits (or log-probabilities) against
 integer class ids ``[...]`` or, where documented, probabilities ``[..., C]``.
 
-The class axis is last, with any number of leading axes (``[B, C]``, tokens
-``[B, T, C]``, pixels ``[B, H, W, C]``). Integer targets equal to
-``ignore_index`` are left out, and a label that is neither a class nor
-``ignore_index`` gives NaN for its row (:func:`jaxloss.checked` names it).
+The class axis is last by default, with any number of leading axes (``[B, C]``,
+tokens ``[B, T, C]``, pixels ``[B, H, W, C]``); ``axis=1`` takes PyTorch's
+channel-first ``[N, C, ...]``. Integer targets equal to ``ignore_index`` are left
+out, and a label that is neither a class nor ``ignore_index`` gives NaN for its
+row (:func:`jaxloss.checked` names it).
 """
 
 from __future__ import annotations
@@ -16,15 +17,19 @@ from jaxloss._core import checks
 from jaxloss._core.classes import (
     integer_cross_entropy,
     logits_and_labels,
+    move_class_axis,
     pick,
+    probability_rows,
     probability_targets,
     reduce_classwise,
+    smoothing_rows,
     soft_cross_entropy,
     softmax_cross_entropy_rows,
 )
-from jaxloss._core.numerics import power, upcast
+from jaxloss._core.numerics import power, shifted_logsumexp, upcast
 from jaxloss._core.reduce import reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
+from jaxloss.losses.classification._options import nan_unless, option_in_range
 
 __all__ = [
     "cross_entropy",
@@ -35,13 +40,25 @@ __all__ = [
 ]
 
 
+def _no_ignore_index(fn: str, ignore_index: int) -> None:
+    """Probability targets have no ignored class: an explicit ``ignore_index``
+    would be silently dropped."""
+    if ignore_index != -100:
+        checks.fail(
+            fn,
+            f"ignore_index={ignore_index} applies to integer targets only; these targets "
+            "are probabilities: leave rows out with where= instead",
+        )
+
+
 def cross_entropy(
     logits: ArrayLike,
     targets: ArrayLike,
     *,
-    weight: ArrayLike | None = None,
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
+    axis: int = -1,
+    weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -61,24 +78,32 @@ def cross_entropy(
     by the number of rows.
 
     Args:
-      logits: ``[..., C]``.
-      targets: integer ``[...]`` or float probabilities ``[..., C]``.
-      weight: ``[C]`` class weights.
-      ignore_index: integer targets equal to it contribute nothing.
+      logits: ``[..., C]`` (or the class axis at ``axis``).
+      targets: integer ``[...]`` (no class axis), or float probabilities in
+        [0, 1] laid out like ``logits``.
+      ignore_index: integer targets equal to it contribute nothing; integer
+        targets only (probability targets with another value raise: leave rows
+        out with ``where``).
       label_smoothing: in [0, 1].
-      where: broadcastable to ``[...]``; extra rows to leave out.
+      axis: the class axis of ``logits`` (and of probability targets); ``axis=1``
+        is PyTorch's ``[N, C, d1, ...]``.
+      weight: ``[C]`` class weights.
+      where: aligned with the leading axes of ``[...]``; extra rows to leave out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"`` (0 where ignored).
 
-    Matches ``torch.nn.functional.cross_entropy`` with the class axis last. Where
-    every target is ignored the mean is 0 with zero gradient (torch gives NaN).
-    ``-inf`` logits (a masked vocabulary) are fine as long as the target's is
-    finite; label smoothing skips those classes. A label outside [0, C) that is
-    not ``ignore_index`` gives NaN. References: Szegedy et al. (2016),
-    "Rethinking the Inception Architecture for Computer Vision" (label smoothing).
+    Matches ``torch.nn.functional.cross_entropy`` (``axis=1``). Where every target
+    is ignored the mean is 0 with zero gradient (torch gives NaN). ``-inf`` logits
+    (a masked vocabulary) are fine where the target puts no mass (integer targets:
+    any class but the label); label smoothing skips those classes. Target mass on
+    a ``-inf`` logit gives ``inf``, as torch; a NaN or ``+inf`` logit gives NaN. A
+    label outside [0, C) that is not ``ignore_index``, or a probability outside
+    [0, 1], gives NaN for its row (:func:`jaxloss.checked` names it). References:
+    Szegedy et al. (2016), "Rethinking the Inception Architecture for Computer
+    Vision" (label smoothing).
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -86,10 +111,12 @@ def cross_entropy(
       1.3863
     """
     fn = "cross_entropy"
-    checks.check_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    checks.check_integer(fn, "ignore_index", ignore_index)
+    smoothing_ok = option_in_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     targets = jnp.asarray(targets)
     if not jnp.issubdtype(targets.dtype, jnp.floating):
-        return integer_cross_entropy(
+        (logits,) = move_class_axis(fn, axis, logits)
+        loss = integer_cross_entropy(
             fn,
             logits,
             targets,
@@ -100,10 +127,20 @@ def cross_entropy(
             reduction=reduction,
             axis_name=axis_name,
         )
+        return nan_unless(smoothing_ok, loss)
+    _no_ignore_index(fn, ignore_index)
+    logits, targets = move_class_axis(fn, axis, logits, targets)
     x, q, mask = probability_targets(fn, "logits", logits, targets, where)
     class_w = checks.class_weights(fn, weight, x.shape[-1])
-    q = (1.0 - label_smoothing) * q + label_smoothing / x.shape[-1]
+    valid = probability_rows(fn, "targets", q)
     ce, _ = soft_cross_entropy(x, q, class_w)
+    if checks.may_be_nonzero(label_smoothing):
+        # the smoothed targets' uniform part, as the integer form computes it: the
+        # same skip of masked (-inf) classes, so integer and one-hot targets agree
+        shifted, lse = shifted_logsumexp(x)
+        smooth = smoothing_rows(shifted, lse, class_w) / x.shape[-1]
+        ce = (1.0 - label_smoothing) * ce + label_smoothing * smooth
+    ce = nan_unless(smoothing_ok, jnp.where(valid, ce, jnp.nan))
     return reduce_loss(ce, fn=fn, reduction=reduction, where=mask, axis_name=axis_name)
 
 
@@ -111,8 +148,9 @@ def nll_loss(
     log_probs: ArrayLike,
     targets: ArrayLike,
     *,
-    weight: ArrayLike | None = None,
     ignore_index: int = -100,
+    axis: int = -1,
+    weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -124,19 +162,23 @@ def nll_loss(
         \text{mean} = \frac{\sum_i \ell_i}{\sum_i w_{y_i}}
 
     Args:
-      log_probs: ``[..., C]`` (e.g. from ``jax.nn.log_softmax``).
+      log_probs: ``[..., C]`` log-probabilities, every entry <= 0 (e.g. from
+        ``jax.nn.log_softmax``; ``-inf`` allowed).
       targets: integer ``[...]``; ``ignore_index`` entries are left out.
-      weight: ``[C]`` class weights.
       ignore_index: integer targets equal to it contribute nothing.
-      where: broadcastable to ``[...]``; extra rows to leave out.
+      axis: the class axis of ``log_probs``; ``axis=1`` is PyTorch's ``[N, C, d1, ...]``.
+      weight: ``[C]`` class weights.
+      where: aligned with the leading axes of ``[...]``; extra rows to leave out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"`` (0 where ignored).
 
-    Matches ``torch.nn.functional.nll_loss`` with the class axis last; all-ignored
-    gives 0, not NaN.
+    Matches ``torch.nn.functional.nll_loss`` (``axis=1``); all-ignored gives 0, not
+    NaN. A counted row holding a positive entry (raw logits passed by mistake) or
+    a NaN anywhere gives NaN, as does a label outside [0, C); :func:`jaxloss.checked`
+    names them.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -144,14 +186,27 @@ def nll_loss(
       0.6931471824645996
     """
     fn = "nll_loss"
+    (log_probs,) = move_class_axis(fn, axis, log_probs)
     x, rows = logits_and_labels(fn, "log_probs", log_probs, targets, where, ignore_index)
     labels = rows.labels
     class_w = checks.class_weights(fn, weight, x.shape[-1])
+    positive = x > 0
+    checks.require(
+        fn, "log_probs", ~positive | ~rows.counted[..., None], x, "log-probabilities (<= 0)"
+    )
+    # the loss reads one entry per row, but a row that is not log-probabilities
+    # (logits, a NaN) has no likelihood: NaN, never the picked entry
+    broken = jnp.any(positive | jnp.isnan(x), axis=-1)
     loss = -pick(x, labels)
     if class_w is not None:
         loss = class_w[labels] * loss
     return reduce_classwise(
-        loss, rows, fn=fn, reduction=reduction, axis_name=axis_name, class_weights=class_w
+        jnp.where(broken, jnp.nan, loss),
+        rows,
+        fn=fn,
+        reduction=reduction,
+        axis_name=axis_name,
+        class_weights=class_w,
     )
 
 
@@ -162,6 +217,7 @@ def softmax_focal_loss(
     alpha: float | ArrayLike | None = None,
     gamma: float = 2.0,
     ignore_index: int = -100,
+    axis: int = -1,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -173,10 +229,11 @@ def softmax_focal_loss(
     Args:
       logits: ``[..., C]``.
       targets: integer ``[...]``; ``ignore_index`` entries are left out.
-      alpha: ``None`` (1), a scalar, or a ``[C]`` vector of per-class factors.
+      alpha: ``None`` (1), a scalar, or a ``[C]`` vector of per-class factors, >= 0.
       gamma: focusing exponent >= 0; 0 is cross-entropy.
       ignore_index: integer targets equal to it contribute nothing.
-      where: broadcastable to ``[...]``; extra rows to leave out.
+      axis: the class axis of ``logits``; ``axis=1`` is PyTorch's ``[N, C, d1, ...]``.
+      where: aligned with the leading axes of ``[...]``; extra rows to leave out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
@@ -187,7 +244,8 @@ def softmax_focal_loss(
     Seed 002's ``FocalLoss`` (``alpha * (1 - exp(-CE)) ** gamma * CE``), generalised
     to per-class alpha and ``ignore_index``. :math:`1 - p_t` is computed as
     ``-expm1(-CE)`` so it stays exact for confident predictions, and gradients are
-    finite there for every gamma >= 0. References: Lin et al. (2017).
+    finite there for every gamma >= 0. A traced ``alpha`` or ``gamma`` out of its
+    range gives NaN (:func:`jaxloss.checked` names it). References: Lin et al. (2017).
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -195,7 +253,13 @@ def softmax_focal_loss(
       0.1733
     """
     fn = "softmax_focal_loss"
-    checks.check_range(fn, "gamma", gamma, low=0.0)
+    gamma_ok = option_in_range(fn, "gamma", gamma, low=0.0)
+    alpha_ok = None
+    if alpha is not None:
+        if isinstance(alpha, list | tuple):
+            alpha = jnp.asarray(alpha)
+        alpha_ok = option_in_range(fn, "alpha", alpha, low=0.0)
+    (logits,) = move_class_axis(fn, axis, logits)
     x, rows = logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
     labels = rows.labels
     ce = softmax_cross_entropy_rows(x, labels)
@@ -208,6 +272,7 @@ def softmax_focal_loss(
         elif alpha.ndim > 1:
             checks.fail(fn, f"alpha must be a scalar or a [C] vector; got shape {alpha.shape}")
         loss = alpha * loss
+    loss = nan_unless(alpha_ok, nan_unless(gamma_ok, loss))
     return reduce_classwise(loss, rows, fn=fn, reduction=reduction, axis_name=axis_name)
 
 
@@ -217,6 +282,7 @@ def poly1_cross_entropy(
     *,
     epsilon: float = 1.0,
     ignore_index: int = -100,
+    axis: int = -1,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -227,17 +293,23 @@ def poly1_cross_entropy(
 
     Args:
       logits: ``[..., C]``.
-      targets: integer ``[...]`` or probabilities ``[..., C]``.
-      epsilon: the Poly-1 coefficient (the paper's default 1; optax's is 2).
-      ignore_index: integer targets equal to it contribute nothing.
-      where: broadcastable to ``[...]``; extra rows to leave out.
+      targets: integer ``[...]`` (no class axis), or probabilities in [0, 1] laid
+        out like ``logits``.
+      epsilon: the Poly-1 coefficient, any real number (the paper's default 1;
+        optax's is 2).
+      ignore_index: integer targets equal to it contribute nothing; integer
+        targets only (probability targets with another value raise).
+      axis: the class axis of ``logits`` (and of probability targets).
+      where: aligned with the leading axes of ``[...]``; extra rows to leave out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"`` (0 where ignored).
 
-    Matches optax ``poly_loss_cross_entropy``. References: Leng et al. (2022),
+    Matches optax ``poly_loss_cross_entropy``. As :func:`cross_entropy`, probability
+    targets skip only the classes they put no mass on: mass on a ``-inf`` logit gives
+    ``inf``, a NaN or ``+inf`` logit NaN. References: Leng et al. (2022),
     "PolyLoss: A Polynomial Expansion Perspective of Classification Loss Functions".
 
     Example:
@@ -246,14 +318,19 @@ def poly1_cross_entropy(
       1.1931
     """
     fn = "poly1_cross_entropy"
+    checks.check_number(fn, "epsilon", epsilon)
+    checks.check_integer(fn, "ignore_index", ignore_index)
     targets = jnp.asarray(targets)
     if jnp.issubdtype(targets.dtype, jnp.floating):
+        _no_ignore_index(fn, ignore_index)
+        logits, targets = move_class_axis(fn, axis, logits, targets)
         x, q, mask = probability_targets(fn, "logits", logits, targets, where)
+        valid = probability_rows(fn, "targets", q)
         ce, log_probs = soft_cross_entropy(x, q, None)
         one_minus_pt = jnp.sum(q * -jnp.expm1(log_probs), axis=-1)
-        return reduce_loss(
-            ce + epsilon * one_minus_pt, fn=fn, reduction=reduction, where=mask, axis_name=axis_name
-        )
+        loss = jnp.where(valid, ce + epsilon * one_minus_pt, jnp.nan)
+        return reduce_loss(loss, fn=fn, reduction=reduction, where=mask, axis_name=axis_name)
+    (logits,) = move_class_axis(fn, axis, logits)
     x, rows = logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
     ce = softmax_cross_entropy_rows(x, rows.labels)
     return reduce_classwise(
@@ -261,17 +338,23 @@ def poly1_cross_entropy(
     )
 
 
-def smooth_labels(targets: ArrayLike, alpha: float, num_classes: int | None = None) -> Array:
+def smooth_labels(
+    targets: ArrayLike, alpha: float, num_classes: int | None = None, *, axis: int = -1
+) -> Array:
     r"""Label smoothing: :math:`(1 - \alpha)\,\text{one\_hot}(y) + \alpha / C`.
 
     Args:
-      targets: integer ``[...]`` (then ``num_classes`` is required) or one-hot /
-        probability ``[..., C]``.
+      targets: integer ``[...]`` in [0, ``num_classes``) (then ``num_classes`` is
+        required) or one-hot / probability ``[..., C]`` in [0, 1].
       alpha: in [0, 1].
       num_classes: C, for integer targets.
+      axis: the class axis: of the probability targets, and where the result of
+        integer targets puts it (``axis=1``: PyTorch's ``[N, C, d1, ...]``).
 
     Returns:
-      ``[..., C]`` float targets.
+      ``[..., C]`` float targets (the class axis at ``axis``). A label outside
+      [0, C) or a probability outside [0, 1] gives NaN there
+      (:func:`jaxloss.checked` names it).
 
     Matches optax ``smooth_labels``. References: Szegedy et al. (2016),
     "Rethinking the Inception Architecture for Computer Vision".
@@ -282,15 +365,30 @@ def smooth_labels(targets: ArrayLike, alpha: float, num_classes: int | None = No
       [[0.05000000074505806, 0.949999988079071]]
     """
     fn = "smooth_labels"
-    checks.check_range(fn, "alpha", alpha, low=0.0, high=1.0)
+    alpha_ok = option_in_range(fn, "alpha", alpha, low=0.0, high=1.0)
+    checks.check_integer(fn, "axis", axis)
     targets = jnp.asarray(targets)
+    if num_classes is not None:
+        checks.check_integer(fn, "num_classes", num_classes)
+        if num_classes < 1:
+            checks.fail(fn, f"num_classes must be at least 1; got {num_classes}")
     if jnp.issubdtype(targets.dtype, jnp.integer):
         if num_classes is None:
             checks.fail(fn, "num_classes is required for integer targets")
-        targets = jax.nn.one_hot(targets, num_classes, dtype=jnp.float32)
-    elif num_classes is not None and targets.shape[-1:] != (num_classes,):
-        checks.fail(
-            fn, f"targets has {targets.shape[-1:]} classes but num_classes is {num_classes}"
-        )
-    (targets,) = upcast(targets)
-    return (1.0 - alpha) * targets + alpha / targets.shape[-1]
+        ndim = targets.ndim + 1
+        if not -ndim <= axis < ndim:
+            checks.fail(fn, f"axis={axis} is out of range for the {ndim}-d smoothed targets")
+        valid = (targets >= 0) & (targets < num_classes)
+        checks.require(fn, "targets", valid, targets, f"a class index in [0, {num_classes})")
+        one_hot = jax.nn.one_hot(targets, num_classes, dtype=jnp.float32)
+        q = jnp.where(valid[..., None], one_hot, jnp.nan)
+    else:
+        checks.check_numeric(fn, "targets", targets)
+        (q,) = upcast(*move_class_axis(fn, axis, targets))
+        if num_classes is not None and q.shape[-1:] != (num_classes,):
+            checks.fail(fn, f"targets has {q.shape[-1:]} classes but num_classes is {num_classes}")
+        in_range = (q >= 0) & (q <= 1)
+        checks.require(fn, "targets", in_range, q, "probabilities in [0, 1]")
+        q = jnp.where(in_range, q, jnp.nan)
+    smoothed = nan_unless(alpha_ok, (1.0 - alpha) * q + alpha / q.shape[-1])
+    return jnp.moveaxis(smoothed, -1, axis)

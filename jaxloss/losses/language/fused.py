@@ -14,6 +14,7 @@ from jaxloss._core import checks, sharding
 from jaxloss._core.numerics import compute_dtype
 from jaxloss._core.reduce import mask_of, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
+from jaxloss.losses.classification._options import static_number
 
 __all__ = ["fused_linear_cross_entropy"]
 
@@ -51,7 +52,8 @@ def _chunk_logits(
 
 
 def _chunks(x: Array, chunk: int) -> Array:
-    return x.reshape(-1, chunk, *x.shape[1:])
+    # the count is written out: reshape cannot infer -1 from an empty array
+    return x.reshape(x.shape[0] // chunk, chunk, *x.shape[1:])
 
 
 def _token_losses(h, w, b, targets, valid, opts: _Options) -> tuple[Array, Array]:
@@ -202,13 +204,15 @@ def fused_linear_cross_entropy(
         embedding's transpose.
       targets: ``[...]`` token ids; ``ignore_index`` marks padding.
       bias: optional ``[V]``.
-      ignore_index: the id of tokens to leave out.
-      label_smoothing: epsilon. z_loss: c. logit_softcap: kappa (Gemma 2's 30),
-        None for none.
-      chunk_size: tokens per block (static); by default as many as keep a block
-        of logits at 2^23 floats (32 MiB in float32). The token count is padded
-        to a multiple of it.
-      where: ``[...]`` extra tokens to leave out.
+      ignore_index: the id of tokens to leave out; any other id outside [0, V)
+        gives NaN for its token.
+      label_smoothing: epsilon, in [0, 1]. z_loss: c >= 0. logit_softcap: kappa
+        > 0 (Gemma 2's 30), None for none. All three are compiled in: Python
+        numbers, not traced values.
+      chunk_size: tokens per block (a positive int, static); by default as many
+        as keep a block of logits at 2^23 floats (32 MiB in float32). The token
+        count is padded to a multiple of it.
+      where: ``[...]``, aligned with the leading axes; extra tokens to leave out.
       reduction: ``"mean"`` over counted tokens, ``"sum"`` or ``"none"`` (``[...]``).
       axis_name: data-parallel axes (tokens split over devices) for the mean's
         count; the weight gradient is summed over them.
@@ -236,6 +240,19 @@ def fused_linear_cross_entropy(
       1.6094
     """
     fn = "fused_linear_cross_entropy"
+    checks.check_integer(fn, "ignore_index", ignore_index)
+    smoothing = static_number(fn, "label_smoothing", label_smoothing)
+    checks.check_range(fn, "label_smoothing", smoothing, low=0.0, high=1.0)
+    z_coef = static_number(fn, "z_loss", z_loss)
+    checks.check_range(fn, "z_loss", z_coef, low=0.0)
+    softcap = None
+    if logit_softcap is not None:
+        softcap = static_number(fn, "logit_softcap", logit_softcap)
+        checks.check_range(fn, "logit_softcap", softcap, low=0.0, low_open=True)
+    if chunk_size is not None:
+        checks.check_integer(fn, "chunk_size", chunk_size)
+        if chunk_size < 1:
+            checks.fail(fn, f"chunk_size must be a positive int; got {chunk_size!r}")
     h, w, t = jnp.asarray(hidden), jnp.asarray(weight), jnp.asarray(targets)
     checks.check_floating(fn, "hidden", h)
     checks.check_floating(fn, "weight", w)
@@ -257,16 +274,11 @@ def fused_linear_cross_entropy(
         checks.fail(fn, f"targets must be integer token ids; got dtype {t.dtype}", TypeError)
     if bias is not None:
         bias = jnp.asarray(bias)
+        checks.check_floating(fn, "bias", bias)
         if bias.shape != (w.shape[1],):
             checks.fail(fn, f"bias has shape {bias.shape}; expected ({w.shape[1]},)")
-    checks.check_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
-    checks.check_range(fn, "z_loss", z_loss, low=0.0)
-    if logit_softcap is not None:
-        checks.check_range(fn, "logit_softcap", logit_softcap, low=0.0, low_open=True)
     if chunk_size is None:
-        chunk_size = max(1, _BLOCK_FLOATS // w.shape[1])
-    if not isinstance(chunk_size, int) or chunk_size < 1:
-        checks.fail(fn, f"chunk_size must be a positive int; got {chunk_size!r}")
+        chunk_size = max(1, _BLOCK_FLOATS // max(w.shape[1], 1))
     mask = mask_of(fn, where, t.shape)
     lead = t.shape
     n = t.size
@@ -277,15 +289,15 @@ def fused_linear_cross_entropy(
     checks.require(fn, "targets", ok | ~valid, t, f"token ids in [0, {vocab}) or ignore_index")
     # rows that count nowhere may hold padding (even NaN): zero them so that no
     # NaN reaches the weight gradient through 0 * NaN
-    flat_h = jnp.where(valid.reshape(n, 1), h.reshape(n, -1), 0)
+    flat_h = jnp.where(valid.reshape(n, 1), h.reshape(n, h.shape[-1]), 0)
     flat_h = jnp.pad(flat_h, ((0, pad), (0, 0)))
     flat_t = jnp.pad(t.reshape(n), (0, pad))
     flat_v = jnp.pad(valid.reshape(n), (0, pad))
     opts = _Options(
-        label_smoothing=float(label_smoothing),
-        z_loss=float(z_loss),
-        softcap=None if logit_softcap is None else float(logit_softcap),
-        chunk=chunk,
+        label_smoothing=smoothing,
+        z_loss=z_coef,
+        softcap=softcap,
+        chunk=int(chunk),
         vocab_block=_vocab_block(w.shape[1], n + pad),
         vocab_axis=vocab_axis,
         vocab=vocab,

@@ -10,19 +10,20 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._core import checks
-from jaxloss._core.classes import integer_cross_entropy
+from jaxloss._core.classes import integer_cross_entropy, move_class_axis
 from jaxloss._core.reduce import mask_of, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
+from jaxloss.losses.classification._options import nan_unless, option_in_range
 
 __all__ = ["causal_lm_loss", "masked_lm_loss", "sequence_log_probs"]
 
 
 def _shifted(
-    fn: str, logits: ArrayLike, tokens: ArrayLike, where: ArrayLike | None
+    fn: str, logits: ArrayLike, tokens: ArrayLike, where: ArrayLike | None, axis: int
 ) -> tuple[Array, Array, Array | None]:
-    """Logits at positions 0..T-2 and the tokens they predict (1..T-1), with the
-    token mask shifted the same way."""
-    logits, tokens = jnp.asarray(logits), jnp.asarray(tokens)
+    """Logits at positions 0..T-2 (the vocabulary axis moved last) and the tokens
+    they predict (1..T-1), with the token mask shifted the same way."""
+    (logits,), tokens = move_class_axis(fn, axis, logits), jnp.asarray(tokens)
     checks.check_floating(fn, "logits", logits)
     checks.check_rank(fn, "logits", logits, set(range(2, 33)))
     if tokens.shape != logits.shape[:-1]:
@@ -44,6 +45,7 @@ def causal_lm_loss(
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
     z_loss: float = 0.0,
+    axis: int = -1,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -59,10 +61,13 @@ def causal_lm_loss(
     Args:
       logits: ``[..., T, V]``, the model's output at every position.
       tokens: ``[..., T]`` the input ids (the targets are ``tokens[..., 1:]``).
-      ignore_index: padding id in ``tokens`` to skip as a target.
-      label_smoothing: as :func:`cross_entropy`.
-      z_loss: coefficient of :math:`\log^2 Z`, which keeps the softmax normaliser
-        near 1.
+      ignore_index: padding id in ``tokens`` to skip as a target; any other id
+        outside [0, V) gives NaN for its position.
+      label_smoothing: in [0, 1], as :func:`cross_entropy`.
+      z_loss: coefficient >= 0 of :math:`\log^2 Z`, which keeps the softmax
+        normaliser near 1.
+      axis: the vocabulary axis of ``logits``; ``axis=1`` takes PyTorch's
+        ``[B, V, T]``.
       where: ``[..., T]`` token mask (e.g. an attention mask); position t counts
         when token t + 1 is unmasked.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
@@ -83,9 +88,10 @@ def causal_lm_loss(
       1.3863
     """
     fn = "causal_lm_loss"
-    checks.check_range(fn, "z_loss", z_loss, low=0.0)
-    checks.check_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
-    x, y, mask = _shifted(fn, logits, tokens, where)
+    checks.check_integer(fn, "ignore_index", ignore_index)
+    z_ok = option_in_range(fn, "z_loss", z_loss, low=0.0)
+    smoothing_ok = option_in_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    x, y, mask = _shifted(fn, logits, tokens, where, axis)
     loss = integer_cross_entropy(
         fn,
         x,
@@ -94,11 +100,13 @@ def causal_lm_loss(
         label_smoothing=label_smoothing,
         where=mask,
         reduction="none",
+        targets_name="tokens",
     )
     counted = y != ignore_index if mask is None else (y != ignore_index) & mask
     if checks.may_be_nonzero(z_loss):
         lse = jax.nn.logsumexp(jnp.where(counted[..., None], x, 0.0).astype(loss.dtype), axis=-1)
         loss = loss + z_loss * jnp.where(counted, lse * lse, 0.0)
+    loss = nan_unless(z_ok, nan_unless(smoothing_ok, loss))
     return reduce_loss(loss, fn=fn, reduction=reduction, where=counted, axis_name=axis_name)
 
 
@@ -107,6 +115,7 @@ def masked_lm_loss(
     targets: ArrayLike,
     *,
     ignore_index: int = -100,
+    axis: int = -1,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -119,8 +128,12 @@ def masked_lm_loss(
       logits: ``[..., T, V]``.
       targets: integer ``[..., T]``, the original token where a position was
         masked and ``ignore_index`` everywhere else (Hugging Face's ``labels``).
-      ignore_index: the id of positions that are not scored.
-      where: ``[..., T]``; extra positions to leave out.
+      ignore_index: the id of positions that are not scored; any other id
+        outside [0, V) gives NaN for its position.
+      axis: the vocabulary axis of ``logits``; ``axis=1`` takes PyTorch's
+        ``[B, V, T]``.
+      where: ``[..., T]``, aligned with the leading axes; extra positions to
+        leave out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
@@ -138,7 +151,8 @@ def masked_lm_loss(
       1.3863
     """
     fn = "masked_lm_loss"
-    logits, targets = jnp.asarray(logits), jnp.asarray(targets)
+    checks.check_integer(fn, "ignore_index", ignore_index)
+    (logits,), targets = move_class_axis(fn, axis, logits), jnp.asarray(targets)
     if targets.shape != logits.shape[:-1]:
         checks.fail(
             fn,
@@ -160,8 +174,9 @@ def sequence_log_probs(
     logits: ArrayLike,
     tokens: ArrayLike,
     *,
-    where: ArrayLike | None = None,
     ignore_index: int = -100,
+    axis: int = -1,
+    where: ArrayLike | None = None,
 ) -> Array:
     r"""Summed log-probability of each sequence's tokens, for preference losses.
 
@@ -170,9 +185,12 @@ def sequence_log_probs(
     Args:
       logits: ``[..., T, V]``.
       tokens: ``[..., T]`` ids (the targets are ``tokens[..., 1:]``).
+      ignore_index: padding id in ``tokens``; any other id outside [0, V) gives
+        NaN for its sequence.
+      axis: the vocabulary axis of ``logits``; ``axis=1`` takes PyTorch's
+        ``[B, V, T]``.
       where: ``[..., T]`` mask of the tokens to score (e.g. the completion, not
         the prompt); ``ignore_index`` tokens are skipped as well.
-      ignore_index: padding id in ``tokens``.
 
     Returns:
       ``[...]`` summed log-probabilities (``[B]`` for ``[B, T, V]`` logits), the
@@ -188,8 +206,9 @@ def sequence_log_probs(
       -2.7726
     """
     fn = "sequence_log_probs"
-    x, y, mask = _shifted(fn, logits, tokens, where)
+    checks.check_integer(fn, "ignore_index", ignore_index)
+    x, y, mask = _shifted(fn, logits, tokens, where, axis)
     per_token = -integer_cross_entropy(
-        fn, x, y, ignore_index=ignore_index, where=mask, reduction="none"
+        fn, x, y, ignore_index=ignore_index, where=mask, reduction="none", targets_name="tokens"
     )
     return jnp.sum(per_token, axis=-1)
