@@ -157,19 +157,75 @@ def check_range(
     low: float | None = None,
     high: float | None = None,
     low_open: bool = False,
+    high_open: bool = False,
 ) -> None:
     """Checks a numeric hyperparameter (scalar or array) lies in a range; traced
-    values are left to run time, but must still be numbers."""
+    values are left to run time (see :func:`option_in_range`), but must still be
+    numbers."""
     check_number(fn, name, value)
     if is_traced(value):
         return
     v = np.asarray(value, dtype=np.float64)
     too_low = low is not None and np.any(v <= low if low_open else v < low)
-    too_high = high is not None and np.any(v > high)
+    too_high = high is not None and np.any(v >= high if high_open else v > high)
     if too_low or too_high or np.any(np.isnan(v)):
-        lo = "-inf" if low is None else f"{low}"
-        hi = "inf" if high is None else f"{high}"
-        fail(fn, f"{name} must be in {'(' if low_open else '['}{lo}, {hi}]; got {value!r}")
+        fail(fn, f"{name} must be {_interval(low, high, low_open, high_open)}; got {value!r}")
+
+
+def _interval(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    lo = "-inf" if low is None else f"{low}"
+    hi = "inf" if high is None else f"{high}"
+    return f"in {'(' if low_open else '['}{lo}, {hi}{')' if high_open else ']'}"
+
+
+def option_in_range(
+    fn: str,
+    name: str,
+    value: ArrayLike,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    per_element: bool = False,
+) -> Array | None:
+    """:func:`check_range` for an option that may be traced (a schedule under ``jit``).
+
+    A concrete value is checked now. A traced one cannot be, so this returns where
+    it is valid (one flag, or one per element with ``per_element``), for the loss
+    to give NaN elsewhere (:func:`nan_unless`), and declares the constraint for
+    :func:`checked`. None means nothing is left to check at run time.
+    """
+    check_range(fn, name, value, low=low, high=high, low_open=low_open, high_open=high_open)
+    if not is_traced(value):
+        return None
+    v = jnp.asarray(value)
+    ok = ~jnp.isnan(v)
+    if low is not None:
+        ok = ok & ((v > low) if low_open else (v >= low))
+    if high is not None:
+        ok = ok & ((v < high) if high_open else (v <= high))
+    require(fn, name, ok, v, _interval(low, high, low_open, high_open))
+    return ok if per_element else jnp.all(ok)
+
+
+def nan_unless(ok: Array | None, loss: Array) -> Array:
+    """``loss`` with NaN where ``ok`` (from :func:`option_in_range`) is False."""
+    return loss if ok is None else jnp.where(ok, loss, jnp.nan)
+
+
+def static_number(fn: str, name: str, value: ArrayLike) -> float:
+    """A number the loss compiles in (it picks code, or is a ``custom_vjp``'s
+    static argument): a traced value is refused naming ``name``."""
+    check_number(fn, name, value)
+    if is_traced(value):
+        fail(
+            fn,
+            f"{name} must be a concrete number (it is compiled into the loss); "
+            "got a traced value: pass it as a Python float, or mark it static in jit",
+            TypeError,
+        )
+    return float(np.asarray(value))
 
 
 def class_weights(
@@ -178,6 +234,8 @@ def class_weights(
     """A ``[C]`` vector of per-class weights, or None."""
     if weight is None:
         return None
+    if not isinstance(weight, jax.Array | np.ndarray | list | tuple):
+        fail(fn, f"{name} must be an array of {num_classes} numbers; got {weight!r}", TypeError)
     weight = jnp.asarray(weight)
     check_numeric(fn, name, weight)
     if weight.shape != (num_classes,):

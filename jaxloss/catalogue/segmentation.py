@@ -34,13 +34,16 @@ def segmentation_example(
     *,
     layout: str = "binary",
     ignore: bool = False,
+    channel_first: bool = False,
     **kwargs: Any,
 ) -> Example:
     """Binary ``[batch, 16, 16]`` logits with ~10% positive pixels, or ``[batch, 8, 8, 4]``
     logits with class indices (``layout="multiclass"``; 10% void pixels with
     ``ignore``) or 0/1 targets (``"multilabel"``). Extreme logits are ±1e4, ±30 and
     0, with an image whose target is empty, one whose target and prediction are
-    both empty and one whose target is full. ``kwargs`` are the loss's options."""
+    both empty and one whose target is full. ``channel_first`` lays the logits
+    (and float targets) out as ``[batch, 4, 8, 8]`` and passes ``axis=-3``, which
+    names the class axis of one image too. ``kwargs`` are the loss's options."""
     kx, kt, ki = jax.random.split(key, 3)
     shape = (batch, 16, 16) if layout == "binary" else (batch, 8, 8, 4)
     if extreme:
@@ -54,6 +57,8 @@ def segmentation_example(
             y = jnp.where(void, -100, y)
         if extreme:
             y = y.at[0].set(0).at[1].set(shape[-1] - 1)
+        if channel_first:
+            return Example((jnp.moveaxis(x, -1, 1), y), {**kwargs, "axis": -3})
         return Example((x, y), kwargs)
     y = jax.random.bernoulli(kt, 0.1 if layout == "binary" else 0.3, shape).astype(jnp.float32)
     if extreme:
@@ -111,7 +116,9 @@ register(
     family="segmentation",
     tasks=("segmentation", "imbalance"),
     input_kind="predictions, targets",
-    example=functools.partial(segmentation_example, layout="multiclass", ignore=True),
+    example=functools.partial(
+        segmentation_example, layout="multiclass", ignore=True, channel_first=True
+    ),
     matches="MONAI GeneralizedDiceLoss",
     where_like=1,
 )

@@ -25,35 +25,6 @@ DPO_KINDS = ("sigmoid", "hinge", "ipo", "robust")
 _ANY_RANK = set(range(33))
 
 
-def _in_range(
-    fn: str, name: str, value: ArrayLike, low: float, high: float | None = None, *, below=False
-) -> Array | None:
-    """Checks a numeric option: ``value > low`` (``low <= value <= high`` with
-    ``high``; a traced one must be ``< high`` with ``below``, which the caller
-    checks for a concrete one). A concrete value is checked now; a traced
-    one (a schedule under ``jit``) is declared for :func:`jaxloss.checked` and
-    returned as a validity flag, for the loss to give NaN where it fails. None:
-    nothing is left to check at run time."""
-    if high is None:
-        checks.check_range(fn, name, value, low=low, low_open=True)
-    else:
-        checks.check_range(fn, name, value, low=low, high=high)
-    if not checks.is_traced(value):
-        return None
-    v = jnp.asarray(value)
-    if high is None:
-        ok, expected = v > low, f"in ({low}, inf]"
-    else:
-        ok = (v >= low) & ((v < high) if below else (v <= high))
-        expected = f"in [{low}, {high}{')' if below else ']'}"
-    checks.require(fn, name, ok, v, expected)
-    return ok
-
-
-def _nan_unless(ok: Array | None, loss: Array) -> Array:
-    return loss if ok is None else jnp.where(ok, loss, jnp.nan)
-
-
 def dpo_loss(
     policy_chosen_logps: ArrayLike,
     policy_rejected_logps: ArrayLike,
@@ -115,7 +86,7 @@ def dpo_loss(
     """
     fn = "dpo_loss"
     checks.check_option(fn, "kind", kind, DPO_KINDS)
-    beta_ok = _in_range(fn, "beta", beta, 0.0)
+    beta_ok = checks.option_in_range(fn, "beta", beta, low=0.0, low_open=True)
     # kind='robust' divides by 1 - 2 label_smoothing: there it must be < 0.5, also
     # when traced (NaN rather than the Inf or wrong sign of a division by ~0)
     robust = kind == "robust"
@@ -123,7 +94,9 @@ def dpo_loss(
         checks.fail(
             fn, "kind='robust' divides by 1 - 2 label_smoothing: label_smoothing must be < 0.5"
         )
-    smoothing_ok = _in_range(fn, "label_smoothing", label_smoothing, 0.0, 0.5, below=robust)
+    smoothing_ok = checks.option_in_range(
+        fn, "label_smoothing", label_smoothing, low=0.0, high=0.5, high_open=robust
+    )
     checks.check_bool_option(fn, "return_rewards", return_rewards)
     names = (
         "policy_chosen_logps",
@@ -150,14 +123,14 @@ def dpo_loss(
         loss = (-(1.0 - eps) * log_sigmoid(beta * x) + eps * log_sigmoid(-beta * x)) / (
             1.0 - 2.0 * eps
         )
-    loss = _nan_unless(beta_ok, _nan_unless(smoothing_ok, loss))
+    loss = checks.nan_unless(beta_ok, checks.nan_unless(smoothing_ok, loss))
     loss = reduce_loss(
         fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
     if not return_rewards:
         return loss
     chosen, rejected = jax.lax.stop_gradient((beta * (pc - rc), beta * (pr - rr)))
-    return loss, _nan_unless(beta_ok, chosen), _nan_unless(beta_ok, rejected)
+    return loss, checks.nan_unless(beta_ok, chosen), checks.nan_unless(beta_ok, rejected)
 
 
 def bradley_terry_loss(
@@ -263,7 +236,7 @@ def ppo_policy_loss(
       -1.2000000476837158
     """
     fn = "ppo_policy_loss"
-    clip_ok = _in_range(fn, "clip_eps", clip_eps, 0.0)
+    clip_ok = checks.option_in_range(fn, "clip_eps", clip_eps, low=0.0, low_open=True)
     (lp, old, adv), _ = prepare_arrays(
         fn,
         ("log_probs", "old_log_probs", "advantages"),
@@ -273,7 +246,7 @@ def ppo_policy_loss(
     )
     ratio = jnp.exp(jnp.clip(lp - old, -50.0, 50.0))
     surrogate = jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * adv)
-    surrogate = _nan_unless(clip_ok, surrogate)
+    surrogate = checks.nan_unless(clip_ok, surrogate)
     return reduce_loss(
         fn=fn, loss=-surrogate, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
@@ -321,7 +294,11 @@ def ppo_value_loss(
       2.0
     """
     fn = "ppo_value_loss"
-    clip_ok = None if clip_eps is None else _in_range(fn, "clip_eps", clip_eps, 0.0)
+    clip_ok = (
+        None
+        if clip_eps is None
+        else checks.option_in_range(fn, "clip_eps", clip_eps, low=0.0, low_open=True)
+    )
     (v, old, ret), _ = prepare_arrays(
         fn,
         ("values", "old_values", "returns"),
@@ -332,7 +309,7 @@ def ppo_value_loss(
     loss = jnp.square(v - ret)
     if clip_eps is not None:
         clipped = old + jnp.clip(v - old, -clip_eps, clip_eps)
-        loss = _nan_unless(clip_ok, jnp.maximum(loss, jnp.square(clipped - ret)))
+        loss = checks.nan_unless(clip_ok, jnp.maximum(loss, jnp.square(clipped - ret)))
     return reduce_loss(
         fn=fn, loss=0.5 * loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )

@@ -21,7 +21,6 @@ from jaxloss._core.numerics import (
 )
 from jaxloss._core.reduce import prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
-from jaxloss.losses.classification._options import nan_unless, option_in_range
 
 __all__ = [
     "binary_cross_entropy",
@@ -208,7 +207,7 @@ def sigmoid_focal_loss(
       0.04332
     """
     fn = "sigmoid_focal_loss"
-    gamma_ok = option_in_range(fn, "gamma", gamma, low=0.0)
+    gamma_ok = checks.option_in_range(fn, "gamma", gamma, low=0.0)
     alpha_ok = None if alpha is None else _focal_alpha(fn, alpha)
     x, t, _ = prepare_pair(fn, "logits", jnp.asarray(logits), jnp.asarray(targets), where)
     valid = _unit_interval(fn, "targets", t)
@@ -222,7 +221,7 @@ def sigmoid_focal_loss(
         # the number the same concrete alpha gives
         a = jnp.asarray(alpha, x.dtype)
         loss = jnp.where(a >= 0, (a * t + (1.0 - a) * (1.0 - t)) * loss, loss)
-    loss = nan_unless(alpha_ok, nan_unless(gamma_ok, jnp.where(valid, loss, jnp.nan)))
+    loss = checks.nan_unless(alpha_ok, checks.nan_unless(gamma_ok, jnp.where(valid, loss, jnp.nan)))
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )

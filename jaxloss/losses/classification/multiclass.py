@@ -29,7 +29,6 @@ from jaxloss._core.classes import (
 from jaxloss._core.numerics import power, shifted_logsumexp, upcast
 from jaxloss._core.reduce import reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
-from jaxloss.losses.classification._options import nan_unless, option_in_range
 
 __all__ = [
     "cross_entropy",
@@ -112,7 +111,7 @@ def cross_entropy(
     """
     fn = "cross_entropy"
     checks.check_integer(fn, "ignore_index", ignore_index)
-    smoothing_ok = option_in_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    smoothing_ok = checks.option_in_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     targets = jnp.asarray(targets)
     if not jnp.issubdtype(targets.dtype, jnp.floating):
         (logits,) = move_class_axis(fn, axis, logits)
@@ -127,7 +126,7 @@ def cross_entropy(
             reduction=reduction,
             axis_name=axis_name,
         )
-        return nan_unless(smoothing_ok, loss)
+        return checks.nan_unless(smoothing_ok, loss)
     _no_ignore_index(fn, ignore_index)
     logits, targets = move_class_axis(fn, axis, logits, targets)
     x, q, mask = probability_targets(fn, "logits", logits, targets, where)
@@ -140,7 +139,7 @@ def cross_entropy(
         shifted, lse = shifted_logsumexp(x)
         smooth = smoothing_rows(shifted, lse, class_w) / x.shape[-1]
         ce = (1.0 - label_smoothing) * ce + label_smoothing * smooth
-    ce = nan_unless(smoothing_ok, jnp.where(valid, ce, jnp.nan))
+    ce = checks.nan_unless(smoothing_ok, jnp.where(valid, ce, jnp.nan))
     return reduce_loss(ce, fn=fn, reduction=reduction, where=mask, axis_name=axis_name)
 
 
@@ -253,12 +252,12 @@ def softmax_focal_loss(
       0.1733
     """
     fn = "softmax_focal_loss"
-    gamma_ok = option_in_range(fn, "gamma", gamma, low=0.0)
+    gamma_ok = checks.option_in_range(fn, "gamma", gamma, low=0.0)
     alpha_ok = None
     if alpha is not None:
         if isinstance(alpha, list | tuple):
             alpha = jnp.asarray(alpha)
-        alpha_ok = option_in_range(fn, "alpha", alpha, low=0.0)
+        alpha_ok = checks.option_in_range(fn, "alpha", alpha, low=0.0)
     (logits,) = move_class_axis(fn, axis, logits)
     x, rows = logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
     labels = rows.labels
@@ -272,7 +271,7 @@ def softmax_focal_loss(
         elif alpha.ndim > 1:
             checks.fail(fn, f"alpha must be a scalar or a [C] vector; got shape {alpha.shape}")
         loss = alpha * loss
-    loss = nan_unless(alpha_ok, nan_unless(gamma_ok, loss))
+    loss = checks.nan_unless(alpha_ok, checks.nan_unless(gamma_ok, loss))
     return reduce_classwise(loss, rows, fn=fn, reduction=reduction, axis_name=axis_name)
 
 
@@ -365,7 +364,7 @@ def smooth_labels(
       [[0.05000000074505806, 0.949999988079071]]
     """
     fn = "smooth_labels"
-    alpha_ok = option_in_range(fn, "alpha", alpha, low=0.0, high=1.0)
+    alpha_ok = checks.option_in_range(fn, "alpha", alpha, low=0.0, high=1.0)
     checks.check_integer(fn, "axis", axis)
     targets = jnp.asarray(targets)
     if num_classes is not None:
@@ -390,5 +389,5 @@ def smooth_labels(
         in_range = (q >= 0) & (q <= 1)
         checks.require(fn, "targets", in_range, q, "probabilities in [0, 1]")
         q = jnp.where(in_range, q, jnp.nan)
-    smoothed = nan_unless(alpha_ok, (1.0 - alpha) * q + alpha / q.shape[-1])
+    smoothed = checks.nan_unless(alpha_ok, (1.0 - alpha) * q + alpha / q.shape[-1])
     return jnp.moveaxis(smoothed, -1, axis)

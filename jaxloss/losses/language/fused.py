@@ -14,7 +14,6 @@ from jaxloss._core import checks, sharding
 from jaxloss._core.numerics import compute_dtype
 from jaxloss._core.reduce import mask_of, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
-from jaxloss.losses.classification._options import static_number
 
 __all__ = ["fused_linear_cross_entropy"]
 
@@ -241,13 +240,13 @@ def fused_linear_cross_entropy(
     """
     fn = "fused_linear_cross_entropy"
     checks.check_integer(fn, "ignore_index", ignore_index)
-    smoothing = static_number(fn, "label_smoothing", label_smoothing)
+    smoothing = checks.static_number(fn, "label_smoothing", label_smoothing)
     checks.check_range(fn, "label_smoothing", smoothing, low=0.0, high=1.0)
-    z_coef = static_number(fn, "z_loss", z_loss)
+    z_coef = checks.static_number(fn, "z_loss", z_loss)
     checks.check_range(fn, "z_loss", z_coef, low=0.0)
     softcap = None
     if logit_softcap is not None:
-        softcap = static_number(fn, "logit_softcap", logit_softcap)
+        softcap = checks.static_number(fn, "logit_softcap", logit_softcap)
         checks.check_range(fn, "logit_softcap", softcap, low=0.0, low_open=True)
     if chunk_size is not None:
         checks.check_integer(fn, "chunk_size", chunk_size)

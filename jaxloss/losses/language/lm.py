@@ -13,7 +13,6 @@ from jaxloss._core import checks
 from jaxloss._core.classes import integer_cross_entropy, move_class_axis
 from jaxloss._core.reduce import mask_of, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
-from jaxloss.losses.classification._options import nan_unless, option_in_range
 
 __all__ = ["causal_lm_loss", "masked_lm_loss", "sequence_log_probs"]
 
@@ -89,8 +88,8 @@ def causal_lm_loss(
     """
     fn = "causal_lm_loss"
     checks.check_integer(fn, "ignore_index", ignore_index)
-    z_ok = option_in_range(fn, "z_loss", z_loss, low=0.0)
-    smoothing_ok = option_in_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    z_ok = checks.option_in_range(fn, "z_loss", z_loss, low=0.0)
+    smoothing_ok = checks.option_in_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     x, y, mask = _shifted(fn, logits, tokens, where, axis)
     loss = integer_cross_entropy(
         fn,
@@ -106,7 +105,7 @@ def causal_lm_loss(
     if checks.may_be_nonzero(z_loss):
         lse = jax.nn.logsumexp(jnp.where(counted[..., None], x, 0.0).astype(loss.dtype), axis=-1)
         loss = loss + z_loss * jnp.where(counted, lse * lse, 0.0)
-    loss = nan_unless(z_ok, nan_unless(smoothing_ok, loss))
+    loss = checks.nan_unless(z_ok, checks.nan_unless(smoothing_ok, loss))
     return reduce_loss(loss, fn=fn, reduction=reduction, where=counted, axis_name=axis_name)
 
 

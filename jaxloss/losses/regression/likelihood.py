@@ -11,7 +11,6 @@ from jaxloss._core import checks
 from jaxloss._core.numerics import xlogy
 from jaxloss._core.reduce import fill_masked, prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
-from jaxloss.losses.regression._options import nan_unless, option_in_range
 
 __all__ = ["gaussian_nll_loss", "poisson_nll_loss"]
 
@@ -65,7 +64,7 @@ def poisson_nll_loss(
     fn = "poisson_nll_loss"
     checks.check_bool_option(fn, "log_input", log_input)
     checks.check_bool_option(fn, "full", full)
-    eps_ok = option_in_range(fn, "eps", eps, low=0.0)
+    eps_ok = checks.option_in_range(fn, "eps", eps, low=0.0)
     p, t, _ = prepare_pair(fn, "predictions", predictions, targets, where)
     valid = t >= 0
     checks.require(fn, "targets", valid, t, "non-negative counts")
@@ -83,7 +82,7 @@ def poisson_nll_loss(
         stirling = safe_t * log_t - safe_t + 0.5 * (math.log(2 * math.pi) + log_t)
         loss = loss + stirling * (t > 1).astype(t.dtype)
     # a negative count (or rate) has no likelihood: NaN, never a finite number
-    loss = nan_unless(eps_ok, jnp.where(valid, loss, jnp.nan))
+    loss = checks.nan_unless(eps_ok, jnp.where(valid, loss, jnp.nan))
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )
@@ -155,7 +154,7 @@ def gaussian_nll_loss(
     """
     fn = "gaussian_nll_loss"
     checks.check_bool_option(fn, "full", full)
-    eps_ok = option_in_range(fn, "eps", eps, low=0.0, low_open=True)
+    eps_ok = checks.option_in_range(fn, "eps", eps, low=0.0, low_open=True)
     p, t, mask = prepare_pair(fn, "predictions", predictions, targets, where)
     v = fill_masked(mask, _variance_like(fn, var, p.shape).astype(p.dtype), 1.0)
     checks.require(fn, "var", v >= 0, v, "non-negative")
@@ -164,7 +163,7 @@ def gaussian_nll_loss(
     loss = 0.5 * (jnp.log(clamped) + jnp.square(p - t) / clamped)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
-    loss = nan_unless(eps_ok, jnp.where(v < 0, jnp.nan, loss))
+    loss = checks.nan_unless(eps_ok, jnp.where(v < 0, jnp.nan, loss))
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )

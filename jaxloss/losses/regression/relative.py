@@ -8,7 +8,6 @@ from jaxloss._core import checks
 from jaxloss._core.numerics import abs_
 from jaxloss._core.reduce import prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
-from jaxloss.losses.regression._options import nan_unless, option_in_range
 
 __all__ = ["mape_loss", "msle_loss"]
 
@@ -48,9 +47,9 @@ def mape_loss(
       10.0
     """
     fn = "mape_loss"
-    eps_ok = option_in_range(fn, "eps", eps, low=0.0, low_open=True)
+    eps_ok = checks.option_in_range(fn, "eps", eps, low=0.0, low_open=True)
     p, t, _ = prepare_pair(fn, "predictions", predictions, targets, where)
-    loss = nan_unless(eps_ok, 100.0 * abs_(t - p) / jnp.maximum(jnp.abs(t), eps))
+    loss = checks.nan_unless(eps_ok, 100.0 * abs_(t - p) / jnp.maximum(jnp.abs(t), eps))
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )

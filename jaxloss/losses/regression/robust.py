@@ -9,7 +9,6 @@ from jaxloss._core import checks
 from jaxloss._core.numerics import abs_, log_cosh
 from jaxloss._core.reduce import prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
-from jaxloss.losses.regression._options import nan_unless, option_in_range
 
 __all__ = ["huber_loss", "log_cosh_loss", "quantile_loss", "smooth_l1_loss"]
 
@@ -54,11 +53,11 @@ def huber_loss(
       1.3125
     """
     fn = "huber_loss"
-    delta_ok = option_in_range(fn, "delta", delta, low=0.0, low_open=True)
+    delta_ok = checks.option_in_range(fn, "delta", delta, low=0.0, low_open=True)
     p, t, _ = prepare_pair(fn, "predictions", predictions, targets, where)
     error = abs_(p - t)
     loss = jnp.where(error < delta, 0.5 * jnp.square(error), delta * (error - 0.5 * delta))
-    loss = nan_unless(delta_ok, loss)
+    loss = checks.nan_unless(delta_ok, loss)
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )
@@ -103,14 +102,14 @@ def smooth_l1_loss(
       1.3125
     """
     fn = "smooth_l1_loss"
-    beta_ok = option_in_range(fn, "beta", beta, low=0.0)
+    beta_ok = checks.option_in_range(fn, "beta", beta, low=0.0)
     p, t, _ = prepare_pair(fn, "predictions", predictions, targets, where)
     error = abs_(p - t)
     quadratic = error < beta
     # beta = 0 never selects the quadratic branch; keep its division finite anyway
     safe_beta = jnp.where(quadratic, beta, 1.0)
     loss = jnp.where(quadratic, 0.5 * jnp.square(error) / safe_beta, error - 0.5 * beta)
-    loss = nan_unless(beta_ok, loss)
+    loss = checks.nan_unless(beta_ok, loss)
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )
@@ -198,7 +197,7 @@ def quantile_loss(
     fn = "quantile_loss"
     if isinstance(quantiles, list | tuple):
         quantiles = np.asarray(quantiles)
-    q_ok = option_in_range(fn, "quantiles", quantiles, low=0.0, high=1.0)
+    q_ok = checks.option_in_range(fn, "quantiles", quantiles, low=0.0, high=1.0, per_element=True)
     predictions, q = jnp.asarray(predictions), jnp.asarray(quantiles)
     if q.ndim > 1:
         checks.fail(fn, f"quantiles must be a scalar or a vector; got shape {q.shape}")
@@ -214,7 +213,7 @@ def quantile_loss(
     p, t, _ = prepare_pair(fn, "predictions", predictions, targets, where)
     error = t - p
     q = q.astype(p.dtype)
-    loss = nan_unless(q_ok, jnp.maximum(q * error, (q - 1.0) * error))
+    loss = checks.nan_unless(q_ok, jnp.maximum(q * error, (q - 1.0) * error))
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )

@@ -11,7 +11,8 @@ so TP = I, FP = P - I and FN = T - I, with ``p`` the predicted probabilities, ``
 the targets and ``m`` the valid-pixel mask. ``squared=True`` uses
 :math:`\\sum m p^2` and :math:`\\sum m t^2` for P and T (the V-Net denominator).
 
-Modes (the class axis is last):
+Modes (the class axis is last, or at ``axis``: ``axis=1`` takes PyTorch's
+channel-first ``[B, C, H, W]``, for the predictions and float targets alike):
 
 - ``"binary"``: ``predictions [B, ...]`` and ``targets [B, ...]`` in [0, 1]
   (sigmoid of logits);
@@ -20,11 +21,16 @@ Modes (the class axis is last):
 - ``"multilabel"``: ``predictions [B, ..., C]`` and 0/1 or soft targets
   ``[B, ..., C]`` (sigmoid per class).
 
-``where`` marks valid pixels (seed 000's ``valid_mask``); it broadcasts to the
-targets' shape for integer targets and binary/multi-label modes, and to
-``predictions.shape[:-1]`` for multi-class float targets. Integer targets equal to
-``ignore_index`` are void too. Void pixels enter no sum, value or gradient, and an
-image with no valid pixel is left out of the batch mean.
+``where`` marks valid pixels (seed 000's ``valid_mask``). It aligns with the
+leading axes of the pixels ``[B, ...]`` (a ``[B]`` mask masks whole images; a
+mask of the trailing axes alone is refused), and in multi-label mode may also
+have the predictions' full rank to mask single classes. Targets equal to
+``ignore_index``, integer or float, are void too. Void pixels enter no sum, value
+or gradient, and an image with no valid pixel is left out of the batch mean.
+Any other target outside its range (a class, 0 or 1, or [0, 1] for floats), and
+a probability outside [0, 1] with ``from_logits=False``, makes its image's loss
+NaN (the global loss with ``per_sample=False``); :func:`jaxloss.checked` names
+the argument and the value.
 
 ``reduction="none"`` returns one loss per image ``[B]`` (the class-averaged loss).
 With ``per_sample=False`` the loss is one global statistic (a scalar for every

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._core import checks
+from jaxloss._core.classes import axis_hint
 from jaxloss._core.numerics import score_ratio, upcast
 from jaxloss._core.reduce import fill_masked, mask_of, reduce_loss
 from jaxloss._core.sharding import psum
@@ -31,20 +32,50 @@ class Pixels(NamedTuple):
     targets: Array
     indices: bool  # ``targets`` holds class indices (multi-class integer targets)
     mask: Array | None  # bool, broadcastable to probs; None when every pixel is valid
-    invalid: Array | None  # [B] bool: the image holds a label that is neither valid nor void
+    invalid: Array | None  # [B] bool: the image holds a target that is neither valid nor void
 
 
-def _targets_fit(fn: str, output_name: str, x: Array, y: Array, mode: str) -> bool:
-    """Checks the (predictions, targets) shapes fit ``mode``; True for class indices."""
+def check_options(fn: str, *, ignore_index: int, axis: int, **switches: bool) -> None:
+    """The static options every segmentation loss shares, checked before any use:
+    ``ignore_index`` and ``axis`` are integers, ``switches`` are True or False."""
+    for name, value in switches.items():
+        checks.check_bool_option(fn, name, value)
+    checks.check_integer(fn, "ignore_index", ignore_index)
+    checks.check_integer(fn, "axis", axis)
+
+
+def _class_axis(fn: str, mode: str, axis: int, x: Array) -> int:
+    """``axis`` as a non-negative index of ``x``'s class axis (-1 in binary mode)."""
+    checks.check_integer(fn, "axis", axis)
+    if mode == "binary":
+        if axis != -1:
+            checks.fail(
+                fn,
+                f"axis={axis} has no meaning in mode='binary', whose predictions have no "
+                "class axis; leave axis at -1, or use mode='multiclass' or 'multilabel'",
+            )
+        return -1
+    if not -x.ndim <= axis < max(x.ndim, 1):
+        checks.fail(fn, f"axis={axis} is out of range for {x.ndim}-d input of shape {x.shape}")
+    return axis % max(x.ndim, 1)
+
+
+def _targets_fit(fn: str, output_name: str, x: Array, y: Array, mode: str, axis: int) -> bool:
+    """Checks the (predictions, targets) shapes fit ``mode`` with the class axis at
+    ``axis``; True for integer targets."""
     integer = not jnp.issubdtype(y.dtype, jnp.floating)
+    hint = ""
     if mode == "multiclass":
         checks.check_rank(fn, output_name, x, set(range(2, 33)))
-        if (integer and y.shape == x.shape[:-1]) or (not integer and y.shape == x.shape):
+        pixel_shape = x.shape[:axis] + x.shape[axis + 1 :]
+        if (integer and y.shape == pixel_shape) or (not integer and y.shape == x.shape):
             return integer
         expected = (
-            f"integer class indices of shape {x.shape[:-1]} or float (one-hot or soft) "
+            f"integer class indices of shape {pixel_shape} or float (one-hot or soft) "
             f"targets of shape {x.shape}"
         )
+        if integer and axis == x.ndim - 1:
+            hint = axis_hint(output_name, x.shape, y.shape)
     else:
         if mode == "multilabel":
             checks.check_rank(fn, output_name, x, set(range(2, 33)))
@@ -56,7 +87,7 @@ def _targets_fit(fn: str, output_name: str, x: Array, y: Array, mode: str) -> bo
     checks.fail(
         fn,
         f"targets has shape {y.shape} and dtype {y.dtype}, which fits no mode: "
-        f"mode={mode!r} expects {expected}",
+        f"mode={mode!r} expects {expected}{hint}",
     )
 
 
@@ -66,44 +97,82 @@ def pixels(
     targets: ArrayLike,
     *,
     mode: str,
-    activation: str | None,
+    activation: str,
     where: ArrayLike | None,
     ignore_index: int,
+    axis: int = -1,
     output_name: str = "predictions",
+    hard: bool = False,
 ) -> Pixels:
     """Validates inputs and returns probabilities, targets and the valid-pixel mask,
-    all with a trailing class axis. ``activation`` is "sigmoid", "softmax" or None
-    (the predictions are used as they are)."""
+    all with a trailing class axis.
+
+    ``activation``: "sigmoid" or "softmax" turn logits into probabilities;
+    "probs" takes the predictions as probabilities (one outside [0, 1] is NaN);
+    "scores" takes them as they are (Lovász hinge). ``axis``: the class axis of
+    the predictions (and of float targets, and of a ``where`` of their rank).
+    Targets equal to ``ignore_index`` (integer or float) are void; any other
+    target outside [0, 1] (``hard``: not 0 or 1) or not a class poisons its image.
+    """
     checks.check_option(fn, "mode", mode, MODES)
+    checks.check_integer(fn, "ignore_index", ignore_index)
     x, y = jnp.asarray(predictions), jnp.asarray(targets)
     checks.check_floating(fn, output_name, x)
     checks.check_numeric(fn, "targets", y)
-    labels = _targets_fit(fn, output_name, x, y, mode)
-    (x,) = upcast(x)
+    axis = _class_axis(fn, mode, axis, x)
+    labels = _targets_fit(fn, output_name, x, y, mode, axis)
     multiclass = mode == "multiclass"
+    if mode != "binary" and axis != x.ndim - 1:  # compute with the class axis last
+        if where is not None and mode == "multilabel" and jnp.ndim(where) == x.ndim:
+            where = jnp.moveaxis(jnp.asarray(where), axis, -1)  # laid out like x
+        if y.ndim == x.ndim:  # float (or multi-label) targets are laid out like x
+            y = jnp.moveaxis(y, axis, -1)
+        x = jnp.moveaxis(x, axis, -1)
+    (x,) = upcast(x)
     valid = mask = mask_of(fn, where, x.shape[:-1] if multiclass else x.shape)
-    invalid = None
-    if labels:
-        ok = (y >= 0) & (y < x.shape[-1]) if multiclass else (y == 0) | (y == 1)
-        mask = y != ignore_index if mask is None else mask & (y != ignore_index)
-        checks.require(fn, "targets", ok | ~mask, y, _label_rule(mode, x.shape[-1], ignore_index))
-        invalid = jnp.any(mask & ~ok, axis=tuple(range(1, y.ndim)))
-        if multiclass:
-            y = jnp.where(ok & mask, y, -1)
+    void = y == ignore_index
+    if multiclass and not labels:  # a float pixel is void when all its entries are
+        void = jnp.all(void, axis=-1)
+    mask = ~void if mask is None else mask & ~void
+    ok, rule = _target_rule(y, labels, multiclass, hard, x.shape[-1], ignore_index)
+    elementwise = mask[..., None] if ok.ndim > mask.ndim else mask
+    checks.require(fn, "targets", ok | ~elementwise, y, rule)
+    if ok.ndim > mask.ndim:
+        ok = jnp.all(ok, axis=-1)
+    invalid = jnp.any(mask & ~ok, axis=tuple(range(1, mask.ndim)))
+    if multiclass and labels:
+        y = jnp.where(ok & mask, y, -1)
     # from here on every array has a class axis: K classes, or 1 (binary; per-pixel masks)
     if mode == "binary":
         x, y = x[..., None], y[..., None]
     if mode != "multilabel":
         mask, valid = (None if m is None else m[..., None] for m in (mask, valid))
-    # only ``where`` promises that masked inputs may hold NaN; the logits of ignored
-    # labels are not rewritten (as in cross_entropy)
+    # only ``where`` promises that masked inputs may hold NaN; the predictions at
+    # ignored targets are not rewritten (as in cross_entropy)
     probs = _masked_activation(fill_masked(valid, x, 0.0), mask, activation)
+    if activation == "probs":
+        in_range = (probs >= 0) & (probs <= 1)
+        checks.require(fn, output_name, in_range, probs, "probabilities in [0, 1]")
+        probs = jnp.where(in_range, probs, jnp.nan)
     if multiclass and labels:
         return Pixels(probs, y, True, mask, invalid)
     return Pixels(probs, fill_masked(mask, y.astype(x.dtype), 0.0), False, mask, invalid)
 
 
-def _masked_activation(x: Array, mask: Array | None, activation: str | None) -> Array:
+def _target_rule(
+    y: Array, labels: bool, multiclass: bool, hard: bool, classes: int, ignore_index: int
+) -> tuple[Array, str]:
+    """Where targets are valid (not counting void), and the rule in words."""
+    if labels and multiclass:
+        ok, values = (y >= 0) & (y < classes), f"a class in [0, {classes})"
+    elif labels or hard:
+        ok, values = (y == 0) | (y == 1), "0 or 1"
+    else:
+        ok, values = (y >= 0) & (y <= 1), "in [0, 1]"
+    return ok, f"{values} or ignore_index ({ignore_index})"
+
+
+def _masked_activation(x: Array, mask: Array | None, activation: str) -> Array:
     """Probabilities that are 0 at void pixels (``mask`` broadcasts to ``x``)."""
     if activation == "softmax":
         # the mask joins softmax's normalisation instead of a separate product,
@@ -116,16 +185,12 @@ def _masked_activation(x: Array, mask: Array | None, activation: str | None) -> 
     return x if mask is None else x * mask
 
 
-def _label_rule(mode: str, classes: int, ignore_index: int) -> str:
-    values = f"a class in [0, {classes})" if mode == "multiclass" else "0 or 1"
-    return f"{values} or ignore_index ({ignore_index})"
-
-
-def activation(fn: str, mode: str, from_logits: bool) -> str | None:
-    """The activation that turns ``mode``'s logits into probabilities, or None."""
+def activation(fn: str, mode: str, from_logits: bool) -> str:
+    """The activation that turns ``mode``'s predictions into probabilities
+    (``"probs"``: they already are)."""
     checks.check_bool_option(fn, "from_logits", from_logits)
     if not from_logits:
-        return None
+        return "probs"
     return "softmax" if mode == "multiclass" else "sigmoid"
 
 
@@ -183,9 +248,12 @@ def check_smooth(fn: str, smooth: float) -> None:
     checks.check_range(fn, "smooth", smooth, low=0.0)
 
 
-def check_tversky(fn: str, alpha: float, beta: float, smooth: float) -> None:
-    checks.check_range(fn, "alpha", alpha, low=0.0)
-    checks.check_range(fn, "beta", beta, low=0.0)
+def check_tversky(
+    fn: str, alpha: float, beta: float, smooth: float, names: tuple[str, str] = ("alpha", "beta")
+) -> None:
+    """Checks the Tversky prices (``names``: the arguments as the caller spells them)."""
+    checks.check_range(fn, names[0], alpha, low=0.0)
+    checks.check_range(fn, names[1], beta, low=0.0)
     check_smooth(fn, smooth)
 
 
@@ -234,9 +302,10 @@ def per_image(
     counts: Array | None = None,
 ) -> Array:
     """Reduces per-image losses ``[B]``; images with nothing to count (no valid
-    pixel, or ``counts`` False) are left out of the mean."""
+    pixel, or ``counts`` False) are left out of the mean, but an image with an
+    invalid target is NaN and always counts."""
     checks.check_bool_option(fn, "per_sample", per_sample)
-    if px.invalid is not None:  # a bad label poisons its image (or the global loss)
+    if px.invalid is not None:  # a bad target poisons its image (or the global loss)
         bad = px.invalid if per_sample else psum(jnp.sum(px.invalid), axis_name) > 0
         loss = jnp.where(bad, jnp.nan, loss)
     if not per_sample:
@@ -250,6 +319,8 @@ def per_image(
         return loss
     if counts is None and px.mask is not None:
         counts = jnp.any(px.mask, axis=tuple(range(1, px.mask.ndim)))
+    if counts is not None and px.invalid is not None:
+        counts = counts | px.invalid
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=counts, axis_name=axis_name
     )
@@ -275,6 +346,7 @@ def overlap_loss(
     include_background: bool,
     per_sample: bool,
     ignore_index: int,
+    axis: int,
     weight: ArrayLike | None,
     where: ArrayLike | None,
     reduction: str,
@@ -283,7 +355,15 @@ def overlap_loss(
     """The mechanics every overlap loss shares: pixels, sums, class selection,
     then ``score`` and the reduction over images."""
     checks.check_reduction(fn, reduction)
-    checks.check_bool_option(fn, "squared", squared)
+    check_options(
+        fn,
+        ignore_index=ignore_index,
+        axis=axis,
+        from_logits=from_logits,
+        squared=squared,
+        include_background=include_background,
+        per_sample=per_sample,
+    )
     act = activation(fn, mode, from_logits)
     px = pixels(
         fn,
@@ -293,10 +373,8 @@ def overlap_loss(
         activation=act,
         where=where,
         ignore_index=ignore_index,
+        axis=axis,
     )
-    if act is None:
-        p = px.probs
-        checks.require(fn, "predictions", (p >= 0) & (p <= 1), p, "probabilities in [0, 1]")
     classes = px.probs.shape[-1]
     keep = foreground(fn, mode, include_background, classes)
     class_w = checks.class_weights(fn, class_weights, classes, name="class_weights")

@@ -32,9 +32,16 @@ def _seed_terms(
     axis_name: AxisName,
 ) -> tuple[Array, Array, Array, Array, Array, tuple[Array, Array, Array]]:
     """Seed 000's shared pieces: masked inputs, the valid-pixel count n (+ smooth),
-    the number of images, and the per-image soft sums (I, P, T) over valid pixels."""
+    the number of images, and the per-image soft sums (I, P, T) over valid pixels.
+
+    A valid pixel whose target is outside [0, 1] (or NaN) makes its image's
+    targets NaN, so that the image's loss is NaN rather than a finite number."""
     checks.check_rank(fn, "logits", jnp.asarray(logits), set(range(1, 33)))
     x, t, mask = prepare_pair(fn, "logits", logits, targets, where)
+    ok = (t >= 0) & (t <= 1)  # masked targets are already 0
+    checks.require(fn, "targets", ok, t, "in [0, 1]")
+    bad = ~jnp.all(ok, axis=tuple(range(1, t.ndim)), keepdims=True)
+    t = jnp.where(bad, jnp.nan, t)
     m = mask_weights(mask, x.shape, x.dtype)
     n = psum(jnp.sum(m), axis_name) + smooth
     images = psum(jnp.asarray(x.shape[0], x.dtype), axis_name)
@@ -69,9 +76,11 @@ def bce_dice_loss(
 
     Args:
       logits: ``[B, ...]`` binary logits.
-      targets: ``[B, ...]`` in [0, 1].
-      where: the seed's ``valid_mask`` (boolean, broadcastable to ``logits``).
-      smooth: the seed's ``smooth``, in the pixel mean's denominator and the Dice.
+      targets: ``[B, ...]`` in [0, 1]; another value (or NaN) at a valid pixel
+        gives NaN for its image.
+      where: the seed's ``valid_mask``: boolean, aligned with the leading axes of
+        ``logits`` (``[B]`` masks whole images) or of its full rank.
+      smooth: the seed's ``smooth``, >= 0, in the pixel mean's denominator and the Dice.
       reduction: ``"mean"`` is the seed's value. ``"none"`` gives per-image terms
         ``[B]`` whose mean is that value (each image's pixel BCE sum times B / n
         plus its Dice loss); ``"sum"`` is their sum.
@@ -94,6 +103,7 @@ def bce_dice_loss(
       0.096
     """
     fn = "bce_dice_loss"
+    checks.check_reduction(fn, reduction)
     check_smooth(fn, smooth)
     x, t, m, n, images, (inter, p_sum, t_sum) = _seed_terms(
         fn, logits, targets, where, smooth, axis_name
@@ -132,12 +142,15 @@ def focal_and_tversky_loss(
 
     Args:
       logits: ``[B, ...]`` binary logits.
-      targets: ``[B, ...]`` in [0, 1].
-      where: the seed's ``valid_mask`` (boolean, broadcastable to ``logits``).
-      focal_alpha, focal_gamma: the focal term's class balance and focusing.
-      tversky_alpha, tversky_beta: prices of false positives and false negatives.
-      smooth: in the pixel mean's denominator and the Tversky index.
-      tversky_weight: :math:`\lambda`.
+      targets: ``[B, ...]`` in [0, 1]; another value (or NaN) at a valid pixel
+        gives NaN for its image.
+      where: the seed's ``valid_mask``: boolean, aligned with the leading axes of
+        ``logits`` (``[B]`` masks whole images) or of its full rank.
+      focal_alpha: the focal term's balance of positives, in [0, 1].
+      focal_gamma: the focal term's focusing exponent, >= 0.
+      tversky_alpha, tversky_beta: prices of false positives and false negatives, >= 0.
+      smooth: >= 0, in the pixel mean's denominator and the Tversky index.
+      tversky_weight: :math:`\lambda`, >= 0.
       reduction: ``"mean"`` is the seed's value; ``"none"`` gives per-image terms
         ``[B]`` whose mean is that value; ``"sum"`` is their sum.
       axis_name: the valid-pixel count and the number of images are global.
@@ -159,8 +172,11 @@ def focal_and_tversky_loss(
       0.0475
     """
     fn = "focal_and_tversky_loss"
-    check_tversky(fn, tversky_alpha, tversky_beta, smooth)
+    checks.check_reduction(fn, reduction)
+    check_tversky(fn, tversky_alpha, tversky_beta, smooth, ("tversky_alpha", "tversky_beta"))
+    checks.check_range(fn, "focal_alpha", focal_alpha, low=0.0, high=1.0)
     checks.check_range(fn, "focal_gamma", focal_gamma, low=0.0)
+    checks.check_range(fn, "tversky_weight", tversky_weight, low=0.0)
     x, t, m, n, images, (inter, p_sum, t_sum) = _seed_terms(
         fn, logits, targets, where, smooth, axis_name
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 
@@ -10,6 +12,7 @@ from jaxloss._core.sharding import gather_invariant, psum
 from jaxloss._core.types import Array, ArrayLike, AxisName
 from jaxloss.losses.segmentation._common import (
     activation,
+    check_options,
     dense_targets,
     foreground,
     per_image,
@@ -31,14 +34,18 @@ def _lovasz_rows(
     """
     batch, classes = errors.shape[0], errors.shape[-1]
     rows = batch if per_sample else 1
+    # the pixels of a row, spelt out: reshape(rows, -1, ...) cannot infer it when B = 0
+    count = math.prod(errors.shape[1:-1]) * (1 if per_sample else batch)
     valid = jnp.broadcast_to(True if mask is None else mask, errors.shape)
     labels = jnp.broadcast_to(targets, errors.shape)  # 0 at void pixels
 
     def to_rows(a):  # [B, ..., K] -> [R, K, N]
-        return jnp.moveaxis(a.reshape(rows, -1, classes), -1, 1)
+        return jnp.moveaxis(a.reshape(rows, count, classes), -1, 1)
 
-    key, err, gt = (to_rows(a) for a in (-jnp.where(valid, errors, -jnp.inf), errors, labels))
-    err = jnp.where(jnp.isinf(key), 0.0, err)
+    # void pixels sort last by a key of +inf with error 0; an infinite (or NaN)
+    # error of a valid pixel stays in the sum
+    key = jnp.where(valid, -errors, jnp.inf)
+    key, err, gt = (to_rows(a) for a in (key, jnp.where(valid, errors, 0.0), labels))
     if axis_name is not None and not per_sample:
         key, err, gt = (gather_invariant(a, axis_name, axis=-1) for a in (key, err, gt))
     _, err, gt = jax.lax.sort((key, err, gt), dimension=2, num_keys=1)
@@ -71,12 +78,14 @@ def lovasz_hinge_loss(
 
     Args:
       logits: ``[B, ...]`` scores (the margin is on logits, not probabilities).
-      targets: ``[B, ...]`` in {0, 1} (integer targets equal to ``ignore_index``
-        are void).
+      targets: ``[B, ...]`` in {0, 1}; another value (NaN, a soft 0.5) gives
+        NaN for its image (for the loss with ``per_sample=False``).
       per_sample: one loss per image, averaged (smp's ``per_image=True``), or one
         over the whole batch.
+      ignore_index: targets equal to it, integer or float, are void pixels.
       weight: ``[B]``, rescales each image's loss.
-      where: boolean valid-pixel mask broadcastable to ``targets``.
+      where: boolean valid-pixel mask aligned with the leading axes of
+        ``targets`` (``[B]`` masks whole images).
       reduction, axis_name: as everywhere; with ``per_sample=False`` and
         ``axis_name`` the errors are gathered from every device for one global sort.
 
@@ -95,15 +104,18 @@ def lovasz_hinge_loss(
       1.0
     """
     fn = "lovasz_hinge_loss"
+    checks.check_reduction(fn, reduction)
+    check_options(fn, ignore_index=ignore_index, axis=-1, per_sample=per_sample)
     px = pixels(
         fn,
         logits,
         targets,
         mode="binary",
-        activation=None,
+        activation="scores",
         where=where,
         ignore_index=ignore_index,
         output_name="logits",
+        hard=True,
     )
     errors = jax.nn.relu(1.0 - px.probs * (2.0 * px.targets - 1.0))
     loss = _lovasz_rows(errors, px.targets, px.mask, per_sample, axis_name)[:, 0]
@@ -129,6 +141,7 @@ def lovasz_softmax_loss(
     include_background: bool = True,
     per_sample: bool = True,
     ignore_index: int = -100,
+    axis: int = -1,
     weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -145,13 +158,23 @@ def lovasz_softmax_loss(
     (``classes="present"``), each with its errors sorted in decreasing order.
 
     Args:
-      predictions: ``[B, ..., C]`` logits (``from_logits=True``) or probabilities.
-      targets: integer classes ``[B, ...]`` or one-hot/soft ``[B, ..., C]``.
+      predictions: ``[B, ..., C]`` logits (``from_logits=True``) or
+        probabilities in [0, 1] (another value gives NaN for its image), the
+        class axis at ``axis``.
+      targets: integer classes ``[B, ...]`` or one-hot/soft ``[B, ..., C]`` in
+        [0, 1]; another value, not void, gives NaN for its image (for the loss
+        with ``per_sample=False``).
+      from_logits: apply softmax to ``predictions``.
       class_weights: ``[C]``, multiplies each class's loss before the mean.
       include_background: False leaves class 0 out.
       per_sample: one loss per image, averaged, or one over the whole batch.
+      ignore_index: targets equal to it are void pixels (a float target when all
+        its entries are).
+      axis: the class axis of ``predictions`` and of float targets laid out
+        like them; ``axis=1`` takes PyTorch's ``[B, C, H, W]``.
       weight: ``[B]``, rescales each image's loss.
-      where: boolean valid-pixel mask (``[B, ...]``).
+      where: boolean valid-pixel mask aligned with the leading pixel axes
+        ``[B, ...]`` (``[B]`` masks whole images).
       reduction, axis_name: as everywhere; images with no present class are left
         out of the mean. With ``per_sample=False`` and ``axis_name`` the errors are
         gathered from every device for one global sort.
@@ -172,6 +195,15 @@ def lovasz_softmax_loss(
       0.275
     """
     fn = "lovasz_softmax_loss"
+    checks.check_reduction(fn, reduction)
+    check_options(
+        fn,
+        ignore_index=ignore_index,
+        axis=axis,
+        from_logits=from_logits,
+        include_background=include_background,
+        per_sample=per_sample,
+    )
     act = activation(fn, "multiclass", from_logits)
     px = pixels(
         fn,
@@ -181,6 +213,7 @@ def lovasz_softmax_loss(
         activation=act,
         where=where,
         ignore_index=ignore_index,
+        axis=axis,
     )
     classes = px.probs.shape[-1]
     keep = foreground(fn, "multiclass", include_background, classes)

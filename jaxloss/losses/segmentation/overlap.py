@@ -34,6 +34,7 @@ def dice_loss(
     include_background: bool = True,
     per_sample: bool = True,
     ignore_index: int = -100,
+    axis: int = -1,
     weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -46,11 +47,14 @@ def dice_loss(
     averaged over classes, then over images.
 
     Args:
-      predictions: logits (``from_logits=True``) or probabilities; ``[B, ...]``
-        in binary mode, ``[B, ..., C]`` otherwise.
+      predictions: logits (``from_logits=True``) or probabilities in [0, 1]
+        (another value gives NaN for its image); ``[B, ...]`` in binary mode,
+        ``[B, ..., C]`` otherwise (the class axis at ``axis``).
       targets: ``[B, ...]`` in binary mode; integer classes ``[B, ...]`` or float
         ``[B, ..., C]`` in multi-class mode; ``[B, ..., C]`` in multi-label mode.
-        Soft targets in [0, 1] are allowed.
+        Float targets are soft, in [0, 1]; integer ones are classes (multi-class)
+        or 0 and 1. Any other value, not void, gives NaN for its image (for the
+        loss with ``per_sample=False``).
       from_logits: apply sigmoid (binary, multi-label) or softmax (multi-class).
       mode: ``"binary"``, ``"multiclass"`` or ``"multilabel"``.
       smooth: added to numerator and denominator; keeps empty images finite.
@@ -59,10 +63,15 @@ def dice_loss(
       include_background: False drops class 0 (multi-class, multi-label).
       per_sample: statistics per image then averaged over images (True), or one
         statistic over the whole batch (False).
-      ignore_index: integer targets equal to it are void pixels.
+      ignore_index: targets equal to it, integer or float, are void pixels (a
+        multi-class float target is void when all its entries are).
+      axis: the class axis of ``predictions`` and of float targets laid out like
+        them; ``axis=1`` takes PyTorch's ``[B, C, H, W]``. Must stay -1 in binary
+        mode, which has no class axis.
       weight: ``[B]``, rescales each image's loss (``per_sample=True`` only).
-      where: boolean valid-pixel mask, broadcastable to ``targets`` (or to
-        ``predictions.shape[:-1]`` for multi-class float targets).
+      where: boolean valid-pixel mask aligned with the leading pixel axes
+        ``[B, ...]`` (``[B]`` masks whole images); in multi-label mode also one
+        of the predictions' full rank, laid out like them, that masks classes.
       reduction: ``"mean"`` over images with a valid pixel, ``"sum"``, or
         ``"none"`` for the per-image losses ``[B]``.
       axis_name: mapped axis for the batch mean, or for the global sums when
@@ -103,6 +112,7 @@ def dice_loss(
         include_background=include_background,
         per_sample=per_sample,
         ignore_index=ignore_index,
+        axis=axis,
         weight=weight,
         where=where,
         reduction=reduction,
@@ -122,6 +132,7 @@ def jaccard_loss(
     include_background: bool = True,
     per_sample: bool = True,
     ignore_index: int = -100,
+    axis: int = -1,
     weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -134,11 +145,14 @@ def jaccard_loss(
     averaged over classes, then over images.
 
     Args:
-      predictions: logits (``from_logits=True``) or probabilities; ``[B, ...]``
-        in binary mode, ``[B, ..., C]`` otherwise.
+      predictions: logits (``from_logits=True``) or probabilities in [0, 1]
+        (another value gives NaN for its image); ``[B, ...]`` in binary mode,
+        ``[B, ..., C]`` otherwise (the class axis at ``axis``).
       targets: ``[B, ...]`` in binary mode; integer classes ``[B, ...]`` or float
         ``[B, ..., C]`` in multi-class mode; ``[B, ..., C]`` in multi-label mode.
-        Soft targets in [0, 1] are allowed.
+        Float targets are soft, in [0, 1]; integer ones are classes (multi-class)
+        or 0 and 1. Any other value, not void, gives NaN for its image (for the
+        loss with ``per_sample=False``).
       from_logits: apply sigmoid (binary, multi-label) or softmax (multi-class).
       mode: ``"binary"``, ``"multiclass"`` or ``"multilabel"``.
       smooth: added to numerator and denominator; keeps empty images finite.
@@ -147,10 +161,15 @@ def jaccard_loss(
       include_background: False drops class 0 (multi-class, multi-label).
       per_sample: statistics per image then averaged over images (True), or one
         statistic over the whole batch (False).
-      ignore_index: integer targets equal to it are void pixels.
+      ignore_index: targets equal to it, integer or float, are void pixels (a
+        multi-class float target is void when all its entries are).
+      axis: the class axis of ``predictions`` and of float targets laid out like
+        them; ``axis=1`` takes PyTorch's ``[B, C, H, W]``. Must stay -1 in binary
+        mode, which has no class axis.
       weight: ``[B]``, rescales each image's loss (``per_sample=True`` only).
-      where: boolean valid-pixel mask, broadcastable to ``targets`` (or to
-        ``predictions.shape[:-1]`` for multi-class float targets).
+      where: boolean valid-pixel mask aligned with the leading pixel axes
+        ``[B, ...]`` (``[B]`` masks whole images); in multi-label mode also one
+        of the predictions' full rank, laid out like them, that masks classes.
       reduction: ``"mean"`` over images with a valid pixel, ``"sum"``, or
         ``"none"`` for the per-image losses ``[B]``.
       axis_name: mapped axis for the batch mean, or for the global sums when
@@ -190,6 +209,7 @@ def jaccard_loss(
         include_background=include_background,
         per_sample=per_sample,
         ignore_index=ignore_index,
+        axis=axis,
         weight=weight,
         where=where,
         reduction=reduction,
@@ -209,6 +229,7 @@ def generalized_dice_loss(
     include_background: bool = True,
     per_sample: bool = True,
     ignore_index: int = -100,
+    axis: int = -1,
     weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -226,11 +247,14 @@ def generalized_dice_loss(
     gradient.
 
     Args:
-      predictions: logits (``from_logits=True``) or probabilities; ``[B, ...]``
-        in binary mode, ``[B, ..., C]`` otherwise.
+      predictions: logits (``from_logits=True``) or probabilities in [0, 1]
+        (another value gives NaN for its image); ``[B, ...]`` in binary mode,
+        ``[B, ..., C]`` otherwise (the class axis at ``axis``).
       targets: ``[B, ...]`` in binary mode; integer classes ``[B, ...]`` or float
         ``[B, ..., C]`` in multi-class mode; ``[B, ..., C]`` in multi-label mode.
-        Soft targets in [0, 1] are allowed.
+        Float targets are soft, in [0, 1]; integer ones are classes (multi-class)
+        or 0 and 1. Any other value, not void, gives NaN for its image (for the
+        loss with ``per_sample=False``).
       from_logits: apply sigmoid (binary, multi-label) or softmax (multi-class).
       mode: ``"binary"``, ``"multiclass"`` or ``"multilabel"``.
       smooth: added to numerator and denominator; keeps empty images finite.
@@ -239,10 +263,15 @@ def generalized_dice_loss(
       include_background: False drops class 0 (multi-class, multi-label).
       per_sample: statistics per image then averaged over images (True), or one
         statistic over the whole batch (False).
-      ignore_index: integer targets equal to it are void pixels.
+      ignore_index: targets equal to it, integer or float, are void pixels (a
+        multi-class float target is void when all its entries are).
+      axis: the class axis of ``predictions`` and of float targets laid out like
+        them; ``axis=1`` takes PyTorch's ``[B, C, H, W]``. Must stay -1 in binary
+        mode, which has no class axis.
       weight: ``[B]``, rescales each image's loss (``per_sample=True`` only).
-      where: boolean valid-pixel mask, broadcastable to ``targets`` (or to
-        ``predictions.shape[:-1]`` for multi-class float targets).
+      where: boolean valid-pixel mask aligned with the leading pixel axes
+        ``[B, ...]`` (``[B]`` masks whole images); in multi-label mode also one
+        of the predictions' full rank, laid out like them, that masks classes.
       reduction: ``"mean"`` over images with a valid pixel, ``"sum"``, or
         ``"none"`` for the per-image losses ``[B]``.
       axis_name: mapped axis for the batch mean, or for the global sums when
@@ -286,6 +315,7 @@ def generalized_dice_loss(
         include_background=include_background,
         per_sample=per_sample,
         ignore_index=ignore_index,
+        axis=axis,
         weight=weight,
         where=where,
         reduction=reduction,

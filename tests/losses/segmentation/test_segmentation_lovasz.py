@@ -99,3 +99,31 @@ def test_lovasz_softmax_absent_classes_and_all_void(per_sample):
     t = jnp.full((2, 4, 4), -100)
     value, grad = jax_value_grad(jaxloss.lovasz_softmax_loss, x, t, per_sample=per_sample)
     assert float(value) == 0.0 and np.all(grad == 0)
+
+
+@pytest.mark.parametrize("per_sample", (True, False))
+def test_lovasz_softmax_channel_first_matches_berman(per_sample):
+    """Berman's ``lovasz_softmax`` (and smp's LovaszLoss) take probabilities
+    [B, C, H, W] and flatten them with permute(0, 2, 3, 1); ``axis=1`` takes the
+    same arrays. Guards against: no ``axis`` argument."""
+    rng = np.random.default_rng(15)
+    x = 3 * rng.standard_normal((3, K, 4, 5))
+    labels = rng.integers(0, K, (3, 4, 5))
+    labels[0, 0, :3] = -100
+    xt = torch.tensor(x, requires_grad=True)
+    probs = torch.softmax(xt, 1).permute(0, 2, 3, 1)  # Berman's flatten_probas
+    lab = torch.tensor(labels)
+    valid = lab != -100
+    if per_sample:
+        groups = [(probs[b][valid[b]], lab[b][valid[b]]) for b in range(len(x))]
+    else:
+        groups = [(probs[valid], lab[valid])]
+    losses = [_berman_softmax_flat(p, t, range(K)) for p, t in groups]
+    expected = torch.stack([v for v in losses if v is not None]).mean()
+    expected.backward()
+    assert xt.grad is not None
+    value, grad = jax_value_grad(
+        jaxloss.lovasz_softmax_loss, x, jnp.asarray(labels), axis=1, per_sample=per_sample
+    )
+    assert_close(value, expected.item(), rtol=1e-5)
+    assert_close(grad, xt.grad.numpy(), rtol=1e-5, atol=1e-7)

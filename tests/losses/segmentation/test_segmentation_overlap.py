@@ -270,3 +270,36 @@ def test_seed_000_worked_tversky_numbers():
     dice = jaxloss.dice_loss(p, t, from_logits=False, smooth=0.0)
     assert_close(dice, 1 - 16 / 25)
     assert_close(jaxloss.tversky_loss(p, t, **{**kw, "alpha": 0.5, "beta": 0.5}), dice)
+
+
+@pytest.mark.parametrize("mode", ("multiclass", "multilabel"))
+@pytest.mark.parametrize("per_sample", (True, False))
+def test_channel_first_axis_1_matches_monai_directly(mode, per_sample):
+    """MONAI takes [B, C, H, W]: with axis=1 the same arrays go to both, no moveaxis.
+    Guards against: no ``axis`` argument (channel-first read as C = W classes)."""
+    rng = np.random.default_rng(14)
+    x = 3 * rng.standard_normal((2, K, 5, 6))
+    if mode == "multiclass":
+        labels = rng.integers(0, K, (2, 5, 6))
+        targets = labels
+        onehot = np.moveaxis(np.eye(K)[labels], -1, 1)  # [B, C, H, W]
+    else:
+        onehot = (rng.random(x.shape) < 0.3) * 1.0
+        targets = onehot
+    soft, sig, batch = mode == "multiclass", mode == "multilabel", not per_sample
+    cases = [
+        (jaxloss.dice_loss, monai.losses.DiceLoss(softmax=soft, sigmoid=sig, batch=batch)),
+        (jaxloss.jaccard_loss, monai.losses.DiceLoss(softmax=soft, sigmoid=sig, jaccard=True, smooth_nr=2e-5, smooth_dr=2e-5, batch=batch)),
+        (jaxloss.tversky_loss, monai.losses.TverskyLoss(softmax=soft, sigmoid=sig, alpha=0.3, beta=0.7, batch=batch)),
+        (jaxloss.generalized_dice_loss, monai.losses.GeneralizedDiceLoss(softmax=soft, sigmoid=sig, batch=batch)),
+    ]  # fmt: skip
+    for ours, peer in cases:
+        xt = torch.tensor(x, requires_grad=True)
+        expected = peer(xt, torch.tensor(onehot))
+        expected.backward()
+        assert xt.grad is not None
+        value, grad = jax_value_grad(
+            ours, x, jnp.asarray(targets), mode=mode, axis=1, per_sample=per_sample
+        )
+        assert_close(value, expected.item(), rtol=1e-5)
+        assert_close(grad, xt.grad.numpy(), rtol=1e-4, atol=1e-7)
