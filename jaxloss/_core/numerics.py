@@ -128,9 +128,11 @@ def power(z: jax.Array, gamma: float | jax.Array) -> jax.Array:
 
 @jax.custom_jvp
 def _fractional_power(z, gamma):
-    # only z == 0 needs guarding: NaN and negative z must stay NaN
+    # only z == 0 needs guarding (0 ** 0 = 1, as for a concrete gamma); NaN and
+    # negative z must stay NaN
     zero = z == 0
-    return jnp.where(zero, 0.0, jnp.power(jnp.where(zero, 1.0, z), gamma))
+    at_zero = jnp.where(gamma == 0, 1.0, 0.0)
+    return jnp.where(zero, at_zero, jnp.power(jnp.where(zero, 1.0, z), gamma))
 
 
 @_fractional_power.defjvp
