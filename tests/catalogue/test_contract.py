@@ -64,11 +64,9 @@ def test_nan_input_gives_non_finite(spec):
         poisoned = list(ex.args)
         index = (1,) * min(poisoned[i].ndim, 2) if i not in spec.shared_args else (0,)
         poisoned[i] = poisoned[i].at[index].set(jnp.nan)
-        for reduction in ("mean", "sum"):
-            value = call(spec, ex, poisoned, reduction=reduction)
-            assert not np.all(np.isfinite(np.asarray(value))), (
-                f"{spec.name}: NaN in argument {i} gave a finite {reduction} {value}"
-            )
+        # "sum" shares "mean"'s code up to the division by the count
+        value = call(spec, ex, poisoned, reduction="mean")
+        assert not np.isfinite(float(value)), f"{spec.name}: NaN in argument {i} gave {value}"
 
 
 def test_empty_batch(spec):
@@ -94,10 +92,9 @@ def test_infinite_weight_on_masked_rows_cannot_leak(spec):
     where = jnp.asarray(mask) if spec.where_like is None else None
     if where is None:
         pytest.skip(f"{spec.name}'s where masks pixels of an input")
-    for reduction in ("mean", "sum"):
-        assert np.isfinite(float(call(spec, ex, reduction=reduction, where=where, weight=weight)))
-        for g in grads(spec, ex, reduction=reduction, where=where, weight=weight):
-            assert np.all(np.isfinite(np.asarray(g)))
+    assert np.isfinite(float(call(spec, ex, where=where, weight=weight)))
+    for g in grads(spec, ex, where=where, weight=weight):
+        assert np.all(np.isfinite(np.asarray(g)))
 
 
 def test_options_of_the_wrong_type_raise_naming_the_argument(spec):
@@ -137,7 +134,8 @@ def test_traced_hyperparameters_give_the_concrete_value(spec):
 
 
 def test_per_sample_is_each_example_as_a_batch_of_one(spec):
-    ex = example(spec, batch=4)
+    batch = 3
+    ex = example(spec, batch=batch)
     if ex.leading or spec.shared_args:
         pytest.skip(f"{spec.name} takes arguments per_sample does not split")
     fn = jax.tree_util.Partial(spec.fn, **ex.kwargs)
@@ -147,13 +145,14 @@ def test_per_sample_is_each_example_as_a_batch_of_one(spec):
         return
     if draws_random(ex):
         pytest.skip(f"{spec.name} draws random numbers over its batch")
-    per = jaxloss.per_sample(fn)(*ex.args)
-    assert per.shape == (4,)
-    for i in range(4):
-        assert_close(per[i], spec.fn(*(a[i : i + 1] for a in ex.args), **ex.kwargs), rtol=1e-5)
+    per = jax.jit(jaxloss.per_sample(fn))(*ex.args)
+    assert per.shape == (batch,)
+    one = jax.jit(lambda *a: spec.fn(*a, **ex.kwargs))  # compiled once, for every row
+    for i in range(batch):
+        assert_close(per[i], one(*(a[i : i + 1] for a in ex.args)), rtol=1e-5)
     if spec.unreduced and spec.where_drops_rows:
         none = call(spec, ex, reduction="none")
-        if none.shape == (4,):
+        if none.shape == (batch,):
             assert_close(per, none, rtol=1e-5)
 
 
