@@ -345,6 +345,9 @@ def checked(fn: Callable[..., Any]) -> Callable[..., Any]:
     keeps the step compiled (checkify transforms the compiled computation once and
     caches it) and raises on the host. ``jax.jit(jaxloss.checked(step))`` cannot
     raise from inside the trace and is refused with that advice.
+    For an ``nnx.jit`` step that updates modules in place, use
+    :func:`enable_checks` instead: under checkify the step runs on copies of its
+    arguments, so in-place updates would not reach the caller's modules.
 
     Example:
         >>> import jax, jax.numpy as jnp, jaxloss
