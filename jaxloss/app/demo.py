@@ -10,7 +10,7 @@ each an example script of the repository's ``examples/`` folder:
    and calibration (``binary_imbalanced.py``);
 3. multi-class with and without label smoothing (the digits data): accuracy,
    ECE and a reliability diagram (``multiclass_calibration.py``);
-4. seed 000's segmentation story: sparse masks (~2% positive pixels), BCE vs
+4. the segmentation story: sparse masks (~2% positive pixels), BCE vs
    Focal + Tversky, judged by IoU and recall (``segmentation.py``).
 
 The data sets ship inside scikit-learn (no downloads); the masks are synthetic.

@@ -44,7 +44,7 @@ def reliability_diagram(
       confidence max_c p against whether the top label is right, in bins
       ``(lo, hi]`` (Guo et al. 2017; confidence 0 goes in the first bin).
     - ``[N]`` positive-class probabilities with 0/1 ``targets [N]``: p against
-      the frequency of positives, in bins ``[lo, hi)`` as seed 003 bins them,
+      the frequency of positives, in bins ``[lo, hi)``,
       except that p = 1 goes in the last bin (the seed's loop drops it).
 
     Args:
@@ -146,7 +146,7 @@ def expected_calibration_error(
 
     Args:
       probs: ``[N, C]`` class probabilities (top-label ECE) or ``[N]``
-        positive-class probabilities (as in seed 003), in [0, 1]; see
+        positive-class probabilities, in [0, 1]; see
         :func:`reliability_diagram`.
       targets: ``[N]`` class ids (``[N, C]`` form) or 0/1 outcomes (``[N]`` form).
       num_bins: number of equal-width bins, a positive int (static).
@@ -159,8 +159,7 @@ def expected_calibration_error(
       when a sample ``where`` keeps has a NaN probability, a probability outside
       [0, 1] or a target that is not a class.
 
-    References: Guo et al. (2017), "On Calibration of Modern Neural Networks";
-    seed 003.
+    References: Guo et al. (2017), "On Calibration of Modern Neural Networks".
 
     Example:
       >>> import jax.numpy as jnp, jaxloss

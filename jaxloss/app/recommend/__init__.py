@@ -1,8 +1,9 @@
 """Which loss to use: the decision guides of the sources, as code.
 
-``recommend`` encodes seed 001's decision tree and quick-reference table, seed
-003's "Choosing the Right Loss" table and seed 004's quick decision guide (with
-seed 000's advice for sparse segmentation masks). It returns ranked jaxloss
+``recommend`` encodes a loss-selection decision tree and quick-reference table,
+a loss-choice table for imbalance, outliers and calibration, and a quick
+decision guide for generative, language and preference models (with the usual
+advice for sparse segmentation masks). It returns ranked jaxloss
 names, each with a one-line reason, the options to set and the sources that
 give the advice.
 """

@@ -21,8 +21,8 @@ from jaxloss.app.recommend.scenario import (
 
 
 def _level_from_rate(rate: float) -> str:
-    """Imbalance level of a positive (or rarest-class) rate: seed 003 calls 5-15%
-    positives "class imbalance", seed 000's masks at 1-5% need more."""
+    """Imbalance level of a positive (or rarest-class) rate: 5-15% positives is
+    moderate class imbalance; sparse masks at 1-5% need more."""
     if rate >= 0.3:
         return "none"
     if rate >= 0.1:

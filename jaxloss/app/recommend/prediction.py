@@ -32,7 +32,7 @@ def regression(s: Scenario) -> list[Recommendation]:
         ]
     if s.outliers == "meaningful":
         meaningful = dataclasses.replace(
-            mse, reason="the outliers are real cases (seed 003's INR of 9): penalise them fully"
+            mse, reason="the outliers are real cases: penalise them fully"
         )
         return [meaningful, huber]
     if s.outliers == "some":

@@ -1,9 +1,9 @@
 """What ``recommend`` knows about a task: the vocabularies of its options, the
 scenario they describe, and the ranked suggestion it returns.
 
-The sources are cited by seed: the decision tree and quick-reference table of
-seed 001, the "Choosing the Right Loss" table of seed 003, the quick decision
-guide of seed 004, and seed 000's advice for sparse segmentation masks.
+Each suggestion cites the guide it comes from (see ``SEEDS``): a decision tree
+and quick-reference table, a loss-choice table, a quick decision guide, and the
+advice for sparse segmentation masks.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ LM_OBJECTIVES = ("causal", "masked", "seq2seq", "contrastive")
 PREFERENCE = ("rlhf", "reward_model", "dpo")
 
 SEEDS = {
-    "000": "seed 000 (pixel-imbalanced segmentation)",
-    "001": "seed 001 (decision tree)",
-    "003": "seed 003 (choosing table)",
-    "004": "seed 004 (quick decision guide)",
+    "000": "sparse-mask segmentation practice (BCE + Dice, focal + Tversky)",
+    "001": "loss-selection decision tree",
+    "003": "loss-choice table for imbalance, outliers and calibration",
+    "004": "quick decision guide for generative, language and preference models",
 }
 
 
@@ -82,7 +82,7 @@ class Scenario:
 
     @property
     def pos_weight(self) -> float | str:
-        # seed 003: 10% positives -> pos_weight 9 = negatives / positives
+        # 10% positives -> pos_weight 9 = negatives / positives
         if self.positive_rate is None:
             return "n_negative / n_positive"
         return round((1.0 - self.positive_rate) / self.positive_rate, 3)

@@ -1,4 +1,4 @@
-"""Segmentation losses: region overlap (Dice, Tversky, Jaccard), Lovász, and seed 000's
+"""Segmentation losses: region overlap (Dice, Tversky, Jaccard), Lovász, and the
 combined pixel + region losses.
 
 Every overlap loss reads three soft sums per class, taken over the pixels of each
@@ -21,7 +21,7 @@ channel-first ``[B, C, H, W]``, for the predictions and float targets alike):
 - ``"multilabel"``: ``predictions [B, ..., C]`` and 0/1 or soft targets
   ``[B, ..., C]`` (sigmoid per class).
 
-``where`` marks valid pixels (seed 000's ``valid_mask``). It aligns with the
+``where`` marks valid pixels (a ``valid_mask``). It aligns with the
 leading axes of the pixels ``[B, ...]`` (a ``[B]`` mask masks whole images; a
 mask of the trailing axes alone is refused), and in multi-label mode may also
 have the predictions' full rank to mask single classes. Targets equal to
@@ -38,7 +38,7 @@ reduction); with ``axis_name`` its sums are taken across devices.
 
 The modules: :mod:`.overlap` (Dice, Jaccard, generalized Dice), :mod:`.tversky`
 (Tversky, focal Tversky), :mod:`.lovasz` (Lovász hinge and softmax),
-:mod:`.combined` (seed 000's BCE + Dice and focal + Tversky); the shared
+:mod:`.combined` (BCE + Dice and focal + Tversky); the shared
 mechanics are in :mod:`._common`.
 """
 
