@@ -1,6 +1,6 @@
 """Imbalanced binary classification: BCE vs pos_weight vs focal loss (recall, ECE).
 
-Seed 003's advice for a rare positive class, on scikit-learn's breast-cancer
+The usual advice for a rare positive class, on scikit-learn's breast-cancer
 data thinned to about 8% malignant (a clinical-style rate). A Flax NNX MLP is
 trained with optax under plain BCE, BCE with the ``pos_weight`` that
 ``jaxloss.recommend`` suggests for the training rate, and sigmoid focal loss.

@@ -1,7 +1,7 @@
 """A tiny causal language model on Python's own standard library, trained with
 ``fused_linear_cross_entropy``.
 
-Seed 004's next-token row, with the loss that never materialises the
+Next-token prediction, with the loss that never materialises the
 ``[tokens, vocabulary]`` logits: the model (a Flax NNX byte-level MLP over the
 previous 16 bytes) returns hidden states, and the loss takes them with the
 output projection's kernel ``[D, V]``. The corpus is the source of a few

@@ -2,7 +2,7 @@
 
 A detector's box head refines a rough proposal into the object's box. Here a
 Flax NNX MLP sees a noisy proposal ``(x1, y1, x2, y2)`` plus a feature vector
-that encodes the true box, and predicts the box. Seed 004 lists Smooth L1 and
+that encodes the true box, and predicts the box. Loss guides list Smooth L1 and
 IoU losses for this; the IoU family scores the overlap itself, so it is
 scale-invariant, and GIoU/DIoU/CIoU still have a gradient when the boxes do not
 overlap at all (the first table shows it). Test quality is the mean IoU.

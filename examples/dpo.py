@@ -1,6 +1,6 @@
 """Direct preference optimisation on toy preferences.
 
-Seed 004's RLHF row without the reward model: ``dpo_loss`` trains a policy
+RLHF without the reward model: ``dpo_loss`` trains a policy
 directly on (chosen, rejected) pairs. The toy: 256 prompts, each answered by one
 of 16 canned responses; a hidden reward scores every (prompt, response), and a
 simulated annotator prefers the higher-reward of two responses drawn from the

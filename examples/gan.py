@@ -1,6 +1,6 @@
 """A GAN on a ring of eight Gaussians: adversarial losses with an R1 penalty.
 
-Seed 004's GAN row: the discriminator minimises ``gan_discriminator_loss`` on
+A GAN: the discriminator minimises ``gan_discriminator_loss`` on
 real and generated samples, the generator minimises ``gan_generator_loss``
 (``kind="non_saturating"`` by default; ``--kind`` picks another), and
 ``r1_penalty`` (Mescheder et al., 2018) keeps the discriminator's gradient on real

@@ -1,6 +1,6 @@
 """Metric learning with batch-hard triplet mining on handwritten digits.
 
-Seed 001's triplet loss, with the triplets mined inside each batch
+The triplet loss, with the triplets mined inside each batch
 (``batch_triplet_loss(mining="batch_hard")``: per anchor, its farthest positive
 and nearest negative). A Flax NNX MLP maps scikit-learn's 8x8 digits to 16-d
 embeddings; nearest-neighbour accuracy on held-out digits (each test digit takes

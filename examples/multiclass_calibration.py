@@ -1,6 +1,6 @@
 """Multi-class calibration: cross-entropy with and without label smoothing (ECE).
 
-Seed 003's and 004's calibration advice on scikit-learn's 8x8 digits: a Flax
+Calibration advice on scikit-learn's 8x8 digits: a Flax
 NNX MLP trained with optax under ``cross_entropy``, once plain and once with
 ``label_smoothing=0.1``, judged by accuracy, mean confidence, expected
 calibration error and test NLL. Smoothing cures overconfidence, and makes an

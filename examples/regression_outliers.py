@@ -1,6 +1,6 @@
 """Regression with gross outliers in the training targets: MSE vs Huber vs L1.
 
-Seed 001's and 003's regression advice on real data: scikit-learn's diabetes
+Robust-regression advice on real data: scikit-learn's diabetes
 set, with a tenth of the training targets replaced by gross errors (5 to 10
 standard deviations off) and a clean test set. A Flax NNX MLP is trained with
 optax under each loss; MSE squares the outliers' errors and chases them, Huber

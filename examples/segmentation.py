@@ -1,6 +1,6 @@
-"""Sparse-mask segmentation (seed 000): BCE vs Focal + Tversky, judged by IoU and recall.
+"""Sparse-mask segmentation: BCE vs Focal + Tversky, judged by IoU and recall.
 
-Seed 000's story: masks with about 2% positive pixels, where per-pixel BCE
+The story: masks with about 2% positive pixels, where per-pixel BCE
 learns to predict background. Noisy synthetic images with one to three small
 disks each; a three-layer Flax NNX conv net trained with optax under
 ``binary_cross_entropy_with_logits`` and under ``focal_and_tversky_loss``
@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
         for name, r in results.items()
     ]
     print_results(
-        f"4. Segmentation: sparse masks, {yt.mean():.1%} positive pixels (seed 000)",
+        f"4. Segmentation: sparse masks, {yt.mean():.1%} positive pixels",
         ["training loss", "IoU", "recall", "mean predicted p"],
         rows,
         f"recall {rows[0][2]} (BCE) vs {rows[1][2]} (Focal + Tversky: beta > alpha favours recall)",

@@ -1,6 +1,6 @@
 """A variational autoencoder on handwritten digits: reconstruction plus KL.
 
-Seed 004's generative row: ``vae_loss`` adds the reconstruction term (here
+A variational autoencoder: ``vae_loss`` adds the reconstruction term (here
 Bernoulli, ``recon_loss="bce_logits"``, on pixels scaled to [0, 1]) and the KL divergence
 of the encoder's Gaussian from the standard normal prior, weighted by ``beta``.
 A Flax NNX encoder/decoder is trained with optax on scikit-learn's 8x8 digits;

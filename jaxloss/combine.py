@@ -31,7 +31,7 @@ def combine(
       ``f(*args, **kwargs) -> (total, {"name": unweighted term})``, ready for
       ``jax.value_and_grad(..., has_aux=True)`` in a training step.
 
-    Seed 002's ``CombinedLoss`` (0.7 MSE + 0.3 L1) is
+    A common ``CombinedLoss`` (0.7 MSE + 0.3 L1) is
     ``combine({"mse": (mse_loss, 0.7), "l1": (l1_loss, 0.3)})``.
 
     Example:

@@ -184,7 +184,7 @@ register(
     tasks=("classification", "multi-class", "tokens", "segmentation", "imbalance"),
     input_kind="logits, int targets",
     example=functools.partial(multiclass_example, kind="logits", class_alpha=True),
-    matches="seed 002 FocalLoss",
+    matches="the common tutorial FocalLoss (1 - exp(-CE))^gamma CE",
     weight_kind="none",
 )
 register(

@@ -124,7 +124,7 @@ register(
     tasks=("vae", "generative"),
     input_kind="reconstruction, targets, mean, logvar",
     example=vae_example,
-    matches="seed 004",
+    matches="Kingma & Welling 2014 (ELBO)",
     batch_coupled=True,
 )
 register(
@@ -133,7 +133,7 @@ register(
     tasks=("gan", "generative"),
     input_kind="real_logits, fake_logits",
     example=functools.partial(gan_example, player="discriminator"),
-    matches="seed 004",
+    matches="Goodfellow 2014 / LSGAN / WGAN / hinge GAN",
     batch_coupled=True,
 )
 register(
@@ -142,7 +142,7 @@ register(
     tasks=("gan", "generative"),
     input_kind="fake_logits",
     example=functools.partial(gan_example, player="generator"),
-    matches="seed 004",
+    matches="Goodfellow 2014 / LSGAN / WGAN / hinge GAN",
     batch_coupled=True,
 )
 register(
@@ -169,7 +169,7 @@ register(
     tasks=("diffusion", "generative"),
     input_kind="predictions, targets",
     example=diffusion_example,
-    matches="seed 004",
+    matches="Ho et al. 2020 (DDPM), Hang et al. 2023 (min-SNR)",
     batch_coupled=True,
 )
 register(
@@ -178,7 +178,7 @@ register(
     tasks=("style transfer",),
     input_kind="features, style_features",
     example=image_example,
-    matches="seed 004",
+    matches="Gatys et al. 2016",
     batch_coupled=True,
 )
 register(
@@ -187,7 +187,7 @@ register(
     tasks=("style transfer", "image-to-image"),
     input_kind="features, target_features",
     example=image_example,
-    matches="seed 004",
+    matches="Gatys et al. 2016",
     batch_coupled=True,
 )
 register(
@@ -205,6 +205,6 @@ register(
     tasks=("style transfer", "image-to-image"),
     input_kind="images",
     example=functools.partial(image_example, pair=False),
-    matches="seed 004",
+    matches="Rudin et al. 1992 (anisotropic and isotropic TV)",
     batch_coupled=True,
 )

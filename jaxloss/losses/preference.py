@@ -1,6 +1,6 @@
 """Preference and RL losses for language models: DPO and its variants, the
 Bradley-Terry reward-model loss, PPO's clipped policy and value losses and the
-KL penalty estimators (seed 004's RLHF row).
+KL penalty estimators used in RLHF.
 
 Inputs are per-sequence (or per-token) log-probabilities from
 :func:`sequence_log_probs`; every loss is computed in log-space, so log-ratios of

@@ -240,7 +240,7 @@ def softmax_focal_loss(
       The mean over counted targets (``alpha`` does not enter the denominator), the
       sum, or ``[...]``.
 
-    Seed 002's ``FocalLoss`` (``alpha * (1 - exp(-CE)) ** gamma * CE``), generalised
+    The common tutorial ``FocalLoss`` (``alpha * (1 - exp(-CE)) ** gamma * CE``), generalised
     to per-class alpha and ``ignore_index``. :math:`1 - p_t` is computed as
     ``-expm1(-CE)`` so it stays exact for confident predictions, and gradients are
     finite there for every gamma >= 0. A traced ``alpha`` or ``gamma`` out of its

@@ -237,14 +237,14 @@ def contrastive_loss(
     .. math::
         \ell = \tfrac12\big(s\,D^2 + (1 - s)\max(0, m - D)^2\big), \qquad D = \|x_1 - x_2\|_2
 
-    (``squared=True``, Hadsell et al. and seed 001), or
+    (``squared=True``, Hadsell et al. 2006), or
     :math:`s\,D + (1 - s)\max(0, m - D)` with ``squared=False``.
 
     Args:
       x1, x2: ``[..., D]`` embeddings of the pairs.
       similar: ``[...]`` boolean (or 0/1), True for pairs to pull together. The
-        seeds disagree on the 0/1 convention (seed 002's label 0 means similar);
-        the name settles it. Seed 002's loss is twice ours with ``~similar``.
+        tutorials disagree on the 0/1 convention (some use label 0 for similar);
+        the name settles it. That form is twice ours with ``~similar``.
       margin: m >= 0, the distance beyond which dissimilar pairs cost nothing.
       squared: the squared form above, else the plain one.
       weight, where: aligned with the leading axes of ``[...]``.

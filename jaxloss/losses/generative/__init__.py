@@ -1,4 +1,4 @@
-"""Losses of generative models (seed 004): VAE, GAN (five kinds and two gradient
+"""Losses of generative models: VAE, GAN (five kinds and two gradient
 penalties), diffusion with Min-SNR weighting, style transfer and image-to-image.
 
 Per-sample losses (VAE, diffusion, penalties, style, content, perceptual, total

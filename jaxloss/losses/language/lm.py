@@ -76,7 +76,7 @@ def causal_lm_loss(
       A scalar (mean over counted targets), or ``[..., T - 1]`` for
       ``reduction="none"``.
 
-    Seed 004's GPT-style objective; equals ``F.cross_entropy`` of the shifted
+    The GPT-style next-token objective; equals ``F.cross_entropy`` of the shifted
     logits and tokens. References: Chowdhery et al. (2022), "PaLM: Scaling
     Language Modeling with Pathways" (z-loss).
 

@@ -1,4 +1,4 @@
-"""Seed 000's combined losses: a masked pixel loss plus a per-image region loss."""
+"""Combined segmentation losses: a masked pixel loss plus a per-image region loss."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _seed_terms(
     smooth: float,
     axis_name: AxisName,
 ) -> tuple[Array, Array, Array, Array, Array, tuple[Array, Array, Array]]:
-    """Seed 000's shared pieces: masked inputs, the valid-pixel count n (+ smooth),
+    """Shared pieces of the combined losses: masked inputs, the valid-pixel count n (+ smooth),
     the number of images, and the per-image soft sums (I, P, T) over valid pixels.
 
     A valid pixel whose target is outside [0, 1] (or NaN) makes its image's
@@ -66,7 +66,7 @@ def bce_dice_loss(
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
-    r"""Seed 000's ``BCEDiceLoss``: masked pixel BCE plus the per-image Dice loss.
+    r"""The common ``BCEDiceLoss``: masked pixel BCE plus the per-image Dice loss.
 
     .. math::
         \mathcal{L} = \frac{\sum_i m_i\,\mathrm{BCE}(x_i, y_i)}{\sum_i m_i + s}
@@ -93,7 +93,7 @@ def bce_dice_loss(
     leave the BCE sum and its count and every Dice sum, but an image whose pixels
     are all void still counts in the batch mean (with Dice loss 0), so masking an
     image out is not the same as dropping it. Void pixels may hold NaN.
-    References: seed 000's ``BCEDiceLoss``; Milletari et al. (2016), "V-Net".
+    References: Milletari et al. (2016), "V-Net".
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -127,7 +127,7 @@ def focal_and_tversky_loss(
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
-    r"""Seed 000's ``FocalTverskyLoss``: masked pixel focal loss plus the Tversky loss.
+    r"""The common ``FocalTverskyLoss``: masked pixel focal loss plus the Tversky loss.
 
     .. math::
         \mathcal{L} = \frac{\sum_i m_i\,\alpha_t (1 - p_t)^{\gamma}\,\mathrm{BCE}_i}
@@ -136,7 +136,7 @@ def focal_and_tversky_loss(
             {I_b + \alpha_T \mathrm{FP}_b + \beta_T \mathrm{FN}_b + s}\Big)
 
     with :math:`p_t = e^{-\mathrm{BCE}_i}`, :math:`\alpha_t = \alpha y + (1 - \alpha)(1 - y)`
-    and the Tversky sums over each image's valid pixels. Seed 000 uses it for
+    and the Tversky sums over each image's valid pixels. It is the usual choice for
     flood mapping with about 1% positive pixels: the focal term finds the rare
     hard pixels, the Tversky term (beta > alpha) pays for recall.
 
@@ -160,7 +160,7 @@ def focal_and_tversky_loss(
 
     Exactly the seed's definition, void pixels included (see :func:`bce_dice_loss`);
     ``1 - p_t`` is computed as ``-expm1(-BCE)``, which equals the seed's to rounding.
-    References: seed 000's ``FocalTverskyLoss``; Lin et al. (2017), "Focal loss for
+    References: Lin et al. (2017), "Focal loss for
     dense object detection"; Salehi et al. (2017), "Tversky loss function for image
     segmentation".
 

@@ -85,7 +85,7 @@ def dice_loss(
     alpha = beta = 0.5 up to the smoothing scale), averaged over images. An empty
     target predicted empty scores 0; with ``smooth=0`` it is taken as a perfect
     match rather than 0 / 0.
-    References: Milletari et al. (2016), "V-Net"; seed 000.
+    References: Milletari et al. (2016), "V-Net".
 
     Example:
       >>> import jax.numpy as jnp, jaxloss

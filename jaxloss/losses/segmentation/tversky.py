@@ -49,7 +49,7 @@ def tversky_loss(
         \qquad \ell_c = 1 - \mathrm{TI}_c
 
     with FP = P - I and FN = T - I. ``alpha`` (>= 0) prices false positives and
-    ``beta`` (>= 0) false negatives: beta > alpha favours recall, as seed 000 uses
+    ``beta`` (>= 0) false negatives: beta > alpha favours recall, as sparse-mask segmentation uses
     it for rare flooded pixels; alpha = beta = 0.5 is Dice, alpha = beta = 1 is
     Jaccard (up to the smoothing).
 
