@@ -188,7 +188,7 @@ def kl_divergence(
     Returns:
       A scalar, or ``[...]`` (the axes other than ``axis``) for ``reduction="none"``.
 
-    The textbook formula; a common implementation clips both p and q to [1e-7, 1 - 1e-7], which moves
+    The textbook formula; a common version clips both p and q to [1e-7, 1 - 1e-7], which moves
     every term slightly, while only q is floored here. The same as optax
     ``kl_divergence(log(q), p)`` where q > 0.
     References: Kullback & Leibler (1951), "On Information and Sufficiency".
