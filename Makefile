@@ -4,8 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # pytest-xdist workers; CI machines have 2 cores
 WORKERS ?= auto
+# the wheel check's scratch folder (a fresh virtual environment and the wheel)
+WHEEL_DIR ?= build/wheel-check
 
-.PHONY: demo test lint typecheck check clean
+.PHONY: demo test lint typecheck docs wheel-check check clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +18,7 @@ $(VENV)/.examples: $(VENV)/.created pyproject.toml
 	touch $@
 
 $(VENV)/.test: $(VENV)/.created pyproject.toml
-	$(PY) -m pip install --quiet -e ".[test,examples,dev]"
+	$(PY) -m pip install --quiet -e ".[test,examples,dev,docs]"
 	touch $@
 
 demo: $(VENV)/.examples
@@ -32,8 +34,35 @@ lint: $(VENV)/.test
 typecheck: $(VENV)/.test
 	$(VENV)/bin/pyright
 
-# what CI runs: lint, format check and type check, then the tests
-check: lint typecheck test
+# the documentation site, warnings as errors; open build/docs/index.html
+docs: $(VENV)/.test
+	$(PY) -m sphinx -b html -W --keep-going -q docs build/docs
+
+# the wheel as a user gets it: built without dependencies, installed into a fresh
+# virtual environment with the runtime dependencies only (from pip's cache), and
+# the command line run there, outside the source tree
+wheel-check: $(VENV)/.test
+	rm -rf $(WHEEL_DIR)
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation -w $(WHEEL_DIR) .
+	$(PY) -c "import glob, sys, zipfile; \
+		names = zipfile.ZipFile(glob.glob('$(WHEEL_DIR)/jaxloss-*.whl')[0]).namelist(); \
+		sys.exit(0 if 'jaxloss/py.typed' in names and any(n.endswith('LICENSE') for n in names) \
+		else 'py.typed or LICENSE missing from the wheel')"
+	$(PYTHON) -m venv $(WHEEL_DIR)/venv
+	$(WHEEL_DIR)/venv/bin/python -m pip install --quiet --disable-pip-version-check \
+		$(WHEEL_DIR)/jaxloss-*.whl
+	cd $(WHEEL_DIR) && ./venv/bin/python -m jaxloss --help
+	cd $(WHEEL_DIR) && ./venv/bin/python -c "import jaxloss, sys; \
+		bad = [m for m in ('flax', 'optax', 'torch', 'matplotlib', 'rich') if m in sys.modules]; \
+		sys.exit(f'optional packages imported: {bad}' if bad else 0)"
+	cd $(WHEEL_DIR) && ./venv/bin/jaxloss --help > help.txt && ! grep -qE "bench|demo" help.txt
+	cd $(WHEEL_DIR) && ! ./venv/bin/jaxloss demo 2> demo.txt && test "$$(wc -l < demo.txt)" = 1
+	cd $(WHEEL_DIR) && ./venv/bin/jaxloss list > list.txt && tail -n 1 list.txt
+	cd $(WHEEL_DIR) && ./venv/bin/jaxloss recommend --task binary --positive-rate 0.05
+	cd $(WHEEL_DIR) && ./venv/bin/jaxloss recommend --task segmentation --imbalance severe
+
+# what CI runs: lint, format check, type check, the docs, the wheel, then the tests
+check: lint typecheck docs wheel-check test
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache build

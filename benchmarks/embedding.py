@@ -1,8 +1,8 @@
 """Batch-level embedding losses at training batch sizes, side by side with peers.
 
 ``python -m benchmarks.embedding`` times forward and forward+backward of
-``batch_triplet_loss`` (each mining) at B = 4096, D = 256 and ``clip_loss`` at
-B = 8192, D = 512 (the sizes of issue #6), plus NT-Xent (at B = 1024: optax's
+``batch_triplet_loss`` (each mining) at B = 4096, D = 256 (B = 8192, D = 512 with
+``--device gpu``) and ``clip_loss`` at B = 8192, D = 512, plus NT-Xent (at B = 1024: optax's
 ``ntxent`` materialises a [B, B, D] tensor and runs out of memory at 4096) and
 multiple-negatives ranking. Peers: optax ``ntxent`` (jit), and torch eager transcriptions of
 batch-hard triplet mining (``torch.cdist``), CLIP and MNRL. Every loss here holds
@@ -26,7 +26,7 @@ def _torch_batch_hard(embeddings, labels, margin=1.0):
 
     d = torch.cdist(embeddings, embeddings)
     same = labels[:, None] == labels[None, :]
-    eye = torch.eye(len(labels), dtype=torch.bool)
+    eye = torch.eye(len(labels), dtype=torch.bool, device=embeddings.device)
     hardest = d.masked_fill(~same | eye, -torch.inf).amax(1)
     nearest = d.masked_fill(same, torch.inf).amin(1)
     return torch.relu(hardest - nearest + margin).mean()
@@ -37,7 +37,7 @@ def _torch_clip(u, v, scale=1 / 0.07):
     import torch.nn.functional as F
 
     logits = scale * F.normalize(u, dim=-1) @ F.normalize(v, dim=-1).T
-    target = torch.arange(len(u))
+    target = torch.arange(len(u), device=u.device)
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
 
@@ -46,11 +46,11 @@ def _torch_mnrl(a, p, scale=20.0):
     import torch.nn.functional as F
 
     scores = scale * F.normalize(a, dim=-1) @ F.normalize(p, dim=-1).T
-    return F.cross_entropy(scores, torch.arange(len(a)))
+    return F.cross_entropy(scores, torch.arange(len(a), device=a.device))
 
 
-def cases(quick: bool) -> list[dict[str, Any]]:
-    b_triplet, d_triplet = (256, 32) if quick else (4096, 256)
+def cases(quick: bool, accelerator: bool = False) -> list[dict[str, Any]]:
+    b_triplet, d_triplet = (256, 32) if quick else (8192, 512) if accelerator else (4096, 256)
     b_clip, d_clip = (512, 32) if quick else (8192, 512)
     k = jax.random.split(jax.random.key(0), 3)
     e = jax.random.normal(k[0], (b_triplet, d_triplet))
@@ -88,7 +88,8 @@ def cases(quick: bool) -> list[dict[str, Any]]:
             "shape": u.shape,
             "fn": jaxloss.clip_loss,
             "args": (u, v),
-            "peers": {"torch": (_torch_clip, (u, v))},
+            "peers": {"torch": (_torch_clip, (u, v))}
+            | ({"torch.compile": (_torch_clip, (u, v))} if accelerator and not quick else {}),
         }
     )
     out.append(

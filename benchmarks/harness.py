@@ -6,7 +6,10 @@ compiled temp memory, transcendental operations and flops per element (XLA's cos
 analysis), and the fraction of the memory-bandwidth floor reached: the bytes that
 must be read and written once, divided by the copy bandwidth measured in the same
 run, over the measured time. Peers run on the same data in the same process:
-optax (jit), torch eager and ``torch.compile``.
+optax (jit), torch eager and ``torch.compile`` (on the GPU with ``--device gpu``).
+A time within a few dispatch latencies of a no-op is marked as dispatch-bound:
+its ratios and floor shares mean nothing. Results go to ``--out`` (default
+``./jaxloss-bench-results/`` in the current directory), named after the device.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import platform
 import re
 import statistics
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,9 +34,34 @@ import numpy as np
 import jaxloss
 from benchmarks import peers
 
+# the results committed with the source (written there only with --out)
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+RESULTS_DIR = "jaxloss-bench-results"
 SIZES = {"small": 1 << 14, "medium": 1 << 20, "large": 1 << 24}  # elements per input
+ACCELERATOR_SIZES = {"accelerator": 1 << 26}
 QUICK_SIZES = {"small": 1 << 12}
+# a case faster than this many no-op dispatches is dispatch-bound
+DISPATCH_FACTOR = 4.0
+
+
+def dispatch_bound(time_s: float, floor_s: float, dispatch_s: float) -> bool:
+    """Whether a timing says nothing about the kernels: the floor's work takes less
+    than one dispatch of a no-op, or the time is within a few of them."""
+    return floor_s < dispatch_s or time_s < DISPATCH_FACTOR * dispatch_s
+
+
+def default_out() -> pathlib.Path:
+    """Where results go without ``--out``: outside the source tree."""
+    return pathlib.Path.cwd() / RESULTS_DIR
+
+
+def torch_device(device: str) -> str:
+    """torch's device for ``--device``: CUDA for a GPU where torch has it, else the CPU."""
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if device == "gpu" and torch.cuda.is_available() else "cpu"
 
 
 # ----------------------------------------------------------------- timing
@@ -71,6 +100,36 @@ def copy_bandwidth(nbytes: int, budget_s: float) -> dict[str, float]:
     return {"numpy_copy": 2 * nbytes / numpy_s, "xla_scale": 2 * nbytes / xla_s}
 
 
+def dispatch_floor(device, budget_s: float) -> float:
+    """Median time of a jitted no-op on a scalar: the floor of any timing."""
+    x = jax.device_put(np.float32(1.0), device)
+    noop = jax.jit(lambda a: a + 1.0)
+    return median_time(lambda: noop(x), jax.block_until_ready, budget_s=budget_s)
+
+
+def matmul_rate(device, budget_s: float, small: bool = False) -> float:
+    """FLOP/s of a square matmul (bfloat16 on accelerators, float32 on the CPU)."""
+    import jax.numpy as jnp
+
+    n = 256 if small or device.platform == "cpu" else 8192
+    dtype = jnp.float32 if device.platform == "cpu" else jnp.bfloat16
+    a = jax.device_put(jnp.ones((n, n), dtype), device)
+    mm = jax.jit(lambda x: x @ x)
+    return 2 * n**3 / median_time(lambda: mm(a), jax.block_until_ready, budget_s=budget_s)
+
+
+def machine_rates(device, budget_s: float, small: bool = False) -> dict[str, float]:
+    """Copy bandwidth (bytes/s), matmul rate (FLOP/s) and dispatch floor (s)."""
+    nbytes = (1 << 22) if small else (1 << 28) if device.platform == "cpu" else (1 << 30)
+    with jax.default_device(device):
+        bandwidth = max(copy_bandwidth(nbytes, budget_s).values())
+    return {
+        "bandwidth": bandwidth,
+        "matmul": matmul_rate(device, budget_s, small),
+        "dispatch": dispatch_floor(device, budget_s),
+    }
+
+
 # ----------------------------------------------------------------- jax side
 
 
@@ -98,7 +157,7 @@ def _jax_case(fn: Callable, args: Sequence[jax.Array], diff: tuple[int, ...], bu
                 lambda c=compiled: c(*args), jax.block_until_ready, budget_s=budget_s
             ),
             "compile_s": compile_s,
-            "temp_bytes": int(compiled.memory_analysis().temp_size_in_bytes),
+            "temp_bytes": int(getattr(compiled.memory_analysis(), "temp_size_in_bytes", 0)),
             "transcendentals": float(cost.get("transcendentals", 0.0)),
             "flops": float(cost.get("flops", 0.0)),
         }
@@ -121,6 +180,8 @@ def _torch_case(tfn: Callable, args, kwargs, diff, device: str, budget_s: float,
     def to_torch(x):
         if not isinstance(x, jax.Array):
             return x
+        if x.dtype == jax.numpy.bfloat16:  # NumPy has no bfloat16 torch can read
+            return torch.from_numpy(np.array(x.astype(np.float32))).to(device, torch.bfloat16)
         t = torch.from_numpy(np.array(x))
         # torch wants int64 class indices
         return (t.long() if not t.is_floating_point() else t).to(device)
@@ -128,6 +189,8 @@ def _torch_case(tfn: Callable, args, kwargs, diff, device: str, budget_s: float,
     targs = [to_torch(a) for a in args]
     tkw = {k: to_torch(v) for k, v in kwargs.items()}
     sync = (lambda _: torch.cuda.synchronize()) if device == "cuda" else (lambda _: None)
+    # kl_div's note that "mean" divides by every element: the peer is what it is
+    warnings.filterwarnings("ignore", message=".*reduction: 'mean' divides", category=UserWarning)
     if compile_:
         # a fresh cache per case: dynamo otherwise hits its recompile limit across
         # sizes and grad modes and silently falls back to eager
@@ -176,6 +239,7 @@ def bench_loss(
     budget_s: float,
     bandwidth: float,
     torch_compile: bool,
+    dispatch_s: float = 0.0,
 ) -> dict[str, Any]:
     ex = _example_at(spec, elements, device)
     n = int(np.prod(ex.args[0].shape))
@@ -197,6 +261,7 @@ def bench_loss(
         entry["bandwidth_fraction"] = nbytes / bandwidth / entry["time_s"]
         entry["transcendentals_per_element"] = entry["transcendentals"] / n
         entry["flops_per_element"] = entry["flops"] / n
+        entry["dispatch_bound"] = dispatch_bound(entry["time_s"], nbytes / bandwidth, dispatch_s)
 
     record["peers"] = {}
     optax_fn = peers.optax_peer(spec.name)
@@ -206,12 +271,18 @@ def bench_loss(
     torch_fn = peers.torch_peer(spec.name) if torch_device else None
     if torch_fn is not None:
         record["peers"]["torch"] = _torch_case(
-            torch_fn, ex.args, ex.kwargs, ex.diff_argnums, torch_device, budget_s, False
+            torch_fn, ex.args, ex.kwargs, ex.diff_argnums, torch_device or "cpu", budget_s, False
         )
-        if torch_compile:
+        if torch_compile and (torch_device == "cpu" or spec.name in peers.TORCH_COMPILE_PEERS):
             try:
                 record["peers"]["torch.compile"] = _torch_case(
-                    torch_fn, ex.args, ex.kwargs, ex.diff_argnums, torch_device, budget_s, True
+                    torch_fn,
+                    ex.args,
+                    ex.kwargs,
+                    ex.diff_argnums,
+                    torch_device or "cpu",
+                    budget_s,
+                    True,
                 )
             except Exception as exc:
                 record["peers_failed"] = {"torch.compile": f"{type(exc).__name__}: {exc}"[:300]}
@@ -234,10 +305,10 @@ def machine_info(device) -> dict[str, Any]:
                 break
     except OSError:
         pass
-    versions = {
+    versions: dict[str, str | None] = {
         "python": platform.python_version(),
         "jax": jax.__version__,
-        "jaxlib": jax.lib.__version__ if hasattr(jax.lib, "__version__") else jax.__version__,
+        "jaxlib": getattr(jax.lib, "__version__", jax.__version__),
         "jaxloss": jaxloss.__version__,
     }
     for mod in ("optax", "torch", "numpy"):
@@ -276,7 +347,9 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "Times are medians in ms; ratio = jaxloss / peer for forward+backward (< 1: jaxloss is faster). "
         "BW% = share of the copy-bandwidth floor reached by jaxloss forward+backward; "
-        "transc/el = transcendental ops per element in jaxloss forward+backward (XLA cost analysis).",
+        "transc/el = transcendental ops per element in jaxloss forward+backward (XLA cost analysis). "
+        "'~': dispatch-bound (the floor's work takes less than a no-op's dispatch): "
+        "the timing is dispatch noise.",
         "",
         "| loss | size | elements | fwd | fwd+bwd | optax f+b | torch f+b | torch.compile f+b "
         "| ratio optax | ratio torch | ratio compile | BW% | transc/el | temp MiB | compile s |",
@@ -284,6 +357,7 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     for r in report["results"]:
         j = r["jaxloss"]
+        bound = j["fwd_bwd"].get("dispatch_bound", False)
         peer_t = {
             p: r["peers"].get(p, {}).get("fwd_bwd", {}).get("time_s")
             for p in ("optax", "torch", "torch.compile")
@@ -294,9 +368,11 @@ def markdown(report: dict[str, Any]) -> str:
             f"{_ms(j['fwd_bwd']['time_s'])} | "
             + " | ".join(_ms(peer_t[p]) for p in peer_t)
             + " | "
-            + " | ".join("-" if ratio[p] is None else f"{ratio[p]:.2f}" for p in ratio)
-            + f" | {100 * j['fwd_bwd']['bandwidth_fraction']:.0f}% "
-            f"| {j['fwd_bwd']['transcendentals_per_element']:.2g} "
+            + " | ".join(
+                "-" if ratio[p] is None else "~" if bound else f"{ratio[p]:.2f}" for p in ratio
+            )
+            + (" | ~ " if bound else f" | {100 * j['fwd_bwd']['bandwidth_fraction']:.0f}% ")
+            + f"| {j['fwd_bwd']['transcendentals_per_element']:.2g} "
             f"| {j['fwd_bwd']['temp_bytes'] / 2**20:.2f} "
             f"| {j['fwd']['compile_s'] + j['fwd_bwd']['compile_s']:.2f} |"
         )
@@ -337,25 +413,52 @@ def chart(report: dict[str, Any], path: pathlib.Path) -> None:
 # ----------------------------------------------------------------- entry point
 
 
+CASE_MODULES = ("language", "segmentation", "embedding", "ctc")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks", description=__doc__.splitlines()[0]
+        prog="python -m benchmarks", description=(__doc__ or "benchmarks").splitlines()[0]
     )
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes and short budgets: a smoke run"
     )
+    parser.add_argument(
+        "--suite",
+        action="store_true",
+        help="also every case module (" + ", ".join(CASE_MODULES) + ") with the same options",
+    )
     parser.add_argument("--only", nargs="+", metavar="NAME", help="benchmark only these losses")
-    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    parser.add_argument("--sizes", nargs="+", choices=tuple(SIZES), help="subset of sizes")
+    parser.add_argument("--device", choices=("cpu", "gpu", "tpu"), default="cpu")
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        choices=(*SIZES, *ACCELERATOR_SIZES),
+        help="subset of sizes (default: all of the CPU's; 'accelerator', 2^26 elements, on a GPU)",
+    )
     parser.add_argument("--budget", type=float, default=None, help="seconds of timing per case")
     parser.add_argument(
         "--no-torch-compile", action="store_true", help="skip the torch.compile peer"
     )
-    parser.add_argument("--out", type=pathlib.Path, default=RESULTS, help="results folder")
+    parser.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=None,
+        help=f"results folder (default ./{RESULTS_DIR}/ in the current directory)",
+    )
     parser.add_argument(
         "--tag", default="", help="suffix for the result files, e.g. a family run with --only"
     )
     return parser
+
+
+def _sizes(args: argparse.Namespace) -> dict[str, int]:
+    if args.quick:
+        return QUICK_SIZES
+    every = {**SIZES, **ACCELERATOR_SIZES}
+    if args.sizes:
+        return {k: every[k] for k in args.sizes}
+    return ACCELERATOR_SIZES if args.device != "cpu" else SIZES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -368,28 +471,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.only
         else [s for s in jaxloss.registry.all_losses() if not s.batch_coupled]
     )
-    sizes = (
-        QUICK_SIZES
-        if args.quick
-        else {k: v for k, v in SIZES.items() if not args.sizes or k in args.sizes}
-    )
-    budget = args.budget if args.budget is not None else (0.05 if args.quick else 1.0)
+    sizes = _sizes(args)
+    default_budget = 0.05 if args.quick else 1.0 if args.device == "cpu" else 0.25
+    budget = args.budget if args.budget is not None else default_budget
     try:
-        import torch
+        import torch  # noqa: F401
 
-        torch_device = "cuda" if args.device == "gpu" and torch.cuda.is_available() else "cpu"
+        torch_dev = torch_device(args.device)
     except ImportError:
-        torch_device = None
-    torch_compile = torch_device is not None and not args.quick and not args.no_torch_compile
+        torch_dev = None
+    torch_compile = torch_dev is not None and not args.quick and not args.no_torch_compile
 
     info = machine_info(device)
     with jax.default_device(device):
-        detail = copy_bandwidth((1 << 22) if args.quick else (1 << 28), budget)
+        detail = copy_bandwidth(
+            (1 << 22) if args.quick else (1 << 28) if args.device == "cpu" else (1 << 30), budget
+        )
         report = {
             "date": datetime.date.today().isoformat(),
             "machine": info,
             "bandwidth_bytes_per_s": max(detail.values()),
             "bandwidth_detail": detail,
+            "dispatch_s": dispatch_floor(device, budget),
             "sizes": sizes,
             "results": [],
         }
@@ -398,33 +501,68 @@ def main(argv: Sequence[str] | None = None) -> int:
             task = progress.add_task("benchmarking", total=len(cases))
             for spec, size, n in cases:
                 progress.update(task, description=f"{spec.name} ({size})")
-                report["results"].append(
-                    bench_loss(
+                try:
+                    record = bench_loss(
                         spec,
                         size,
                         n,
                         device=device,
-                        torch_device=torch_device,
+                        torch_device=torch_dev,
                         budget_s=budget,
                         bandwidth=report["bandwidth_bytes_per_s"],
                         torch_compile=torch_compile,
+                        dispatch_s=report["dispatch_s"],
                     )
-                )
+                except Exception as exc:  # e.g. out of memory: noted, the run goes on
+                    report.setdefault("failed", {})[f"{spec.name} ({size})"] = (
+                        f"{type(exc).__name__}: {exc}"[:300]
+                    )
+                else:
+                    report["results"].append(record)
                 progress.advance(task)
 
     table = markdown(report)
     print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out or default_out()
+    out.mkdir(parents=True, exist_ok=True)
     tag = "".join(f"-{t}" for t in (args.tag, "quick" if args.quick else "") if t)
-    stem = args.out / f"{machine_slug(info)}-{report['date']}{tag}"
+    stem = out / f"{machine_slug(info)}-{report['date']}{tag}"
     stem.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
     stem.with_suffix(".md").write_text(table)
-    chart(report, stem.with_suffix(".png"))
-    print(f"wrote {stem}.json, .md and .png")
+    try:
+        chart(report, stem.with_suffix(".png"))
+    except ImportError:  # no matplotlib: the table and the JSON are the results
+        print(f"wrote {stem}.json and .md (no matplotlib: no chart)")
+    else:
+        print(f"wrote {stem}.json, .md and .png")
+    if args.suite:
+        return _suite(args, out)
     return 0
 
 
-def _progress():
+def _suite(args: argparse.Namespace, out: pathlib.Path) -> int:
+    """Every case module with the same device, size and budget options."""
+    import importlib
+
+    argv = ["--device", args.device, "--out", str(out)]
+    argv += ["--quick"] if args.quick else []
+    argv += ["--budget", str(args.budget)] if args.budget is not None else []
+    status = 0
+    for name in CASE_MODULES:
+        try:
+            module = importlib.import_module(f"benchmarks.{name}")
+        except ImportError:
+            continue  # a module this checkout does not have
+        print(f"== benchmarks.{name}", flush=True)
+        try:
+            status |= module.main(argv)
+        except Exception as exc:  # one module's failure leaves the others to run
+            print(f"benchmarks.{name} failed: {type(exc).__name__}: {exc}", flush=True)
+            status = 1
+    return status
+
+
+def _progress() -> Any:
     try:
         from rich.progress import Progress
 

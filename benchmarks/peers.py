@@ -85,6 +85,23 @@ TORCH_FUNCTIONAL.update(
 )
 
 
+# where torch.compile is the peer a user would reach for (fused elementwise
+# kernels): timed on accelerators too, the others only on the CPU
+TORCH_COMPILE_PEERS = frozenset(
+    {
+        "mse_loss",
+        "l1_loss",
+        "huber_loss",
+        "smooth_l1_loss",
+        "binary_cross_entropy_with_logits",
+        "cross_entropy",
+        "kl_div",
+        "generalized_box_iou_loss",
+        "complete_box_iou_loss",
+    }
+)
+
+
 def _torchvision_box_loss(kind: str) -> Callable:
     """torchvision 0.29's box losses, transcribed (torchvision has no build for the
     pinned torch here); mean reduction like jaxloss."""

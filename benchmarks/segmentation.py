@@ -2,7 +2,8 @@
 
 ``python -m benchmarks.segmentation`` times forward and forward+backward of the
 overlap and Lovász losses on binary ``[32, 256, 256]`` logits and multi-class
-``[8, 128, 128, 21]`` logits with integer labels (the shapes of issue #5), against
+``[8, 128, 128, 21]`` logits with integer labels (``[16, 256, 256, 21]`` with
+``--device gpu``), against
 optax ``dice_loss`` (jit; it needs one-hot targets: timed both with the one-hot
 made inside the step from the same integer labels, and given precomputed as an
 input) and MONAI's losses on torch eager (channel-first; the permute is included).
@@ -22,11 +23,12 @@ from benchmarks.cases import main as run_cases
 
 BINARY = (32, 256, 256)
 MULTICLASS = (8, 128, 128, 21)
+MULTICLASS_ACCELERATOR = (16, 256, 256, 21)
 
 
-def _inputs(quick: bool):
+def _inputs(quick: bool, accelerator: bool = False):
     binary = (4, 32, 32) if quick else BINARY
-    multiclass = (2, 16, 16, 5) if quick else MULTICLASS
+    multiclass = (2, 16, 16, 5) if quick else MULTICLASS_ACCELERATOR if accelerator else MULTICLASS
     k1, k2, k3, k4 = jax.random.split(jax.random.key(0), 4)
     xb = jax.random.normal(k1, binary)
     tb = jax.random.bernoulli(k2, 0.05, binary).astype(jnp.float32)
@@ -65,8 +67,17 @@ def _monai(kind: str, multiclass: bool) -> Callable:
     return peer
 
 
-def cases(quick: bool) -> list[dict[str, Any]]:
-    xb, tb, xm, ym = _inputs(quick)
+def _has_monai() -> bool:
+    try:
+        import monai.losses  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def cases(quick: bool, accelerator: bool = False) -> list[dict[str, Any]]:
+    xb, tb, xm, ym = _inputs(quick, accelerator)
+    monai = _has_monai()
     one_hot = jax.nn.one_hot(ym, xm.shape[-1])
     mc = {"mode": "multiclass"}
     out = []
@@ -82,7 +93,7 @@ def cases(quick: bool) -> list[dict[str, Any]]:
         peers = {}
         if name == "dice_loss":
             peers["optax"] = (functools.partial(_optax_dice, multiclass=False), (xb, tb))
-        if monai_kind:
+        if monai_kind and monai:
             peers["MONAI (torch)"] = (_monai(monai_kind, False), (xb, tb))
         out.append({"loss": name, "shape": xb.shape, "fn": functools.partial(fn, **kw),
                     "args": (xb, tb), "peers": peers})  # fmt: skip
@@ -98,7 +109,7 @@ def cases(quick: bool) -> list[dict[str, Any]]:
             optax_mc = functools.partial(_optax_dice, multiclass=True)
             peers["optax"] = (optax_mc, (xm, ym))
             peers["optax, one-hot given"] = (optax_mc, (xm, one_hot))
-        if monai_kind:
+        if monai_kind and monai:
             peers["MONAI (torch)"] = (_monai(monai_kind, True), (xm, ym))
         out.append({"loss": name, "shape": xm.shape, "fn": functools.partial(fn, **kw),
                     "args": (xm, ym), "peers": peers})  # fmt: skip

@@ -1,5 +1,5 @@
 """What the four tour examples share: an MLP, a training loop, minibatches,
-a standardised split, a loss-curve figure and a results table.
+a standardised split, a figure of the metrics per epoch and a results table.
 
 The stories themselves (data, competing losses, metrics) are in
 ``regression_outliers.py``, ``binary_imbalanced.py``, ``multiclass_calibration.py``
@@ -13,6 +13,7 @@ import itertools
 import pathlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax.numpy as jnp
 import matplotlib
@@ -54,9 +55,24 @@ class MLP(nnx.Module):
         return self.layers[-1](x)
 
 
-def fit(model, loss_fn, batches: Batches, *, epochs: int, lr: float, label: str) -> list[float]:
+def fit(
+    model,
+    loss_fn,
+    batches: Batches,
+    *,
+    epochs: int,
+    lr: float,
+    label: str,
+    evaluate: Callable[[Any], dict[str, Any]] | None = None,
+    track: dict[str, list[float]] | None = None,
+) -> list[float]:
     """Trains ``model`` in place with AdamW on ``loss_fn(model, *batch)``; returns
-    the mean training loss of each epoch."""
+    the mean training loss of each epoch.
+
+    With ``evaluate``, ``evaluate(model)`` runs after every epoch and each metric
+    it returns is appended to ``track[metric]``: the story's metric per epoch,
+    comparable across losses (the training losses are not, each in its own
+    units)."""
     optimizer = nnx.Optimizer(model, optax.adamw(lr, weight_decay=1e-4), wrt=nnx.Param)
 
     @nnx.jit
@@ -73,6 +89,9 @@ def fit(model, loss_fn, batches: Batches, *, epochs: int, lr: float, label: str)
         for _ in range(epochs):
             losses = [step(model, optimizer, *b) for b in batches(rng)]
             history.append(float(jnp.mean(jnp.stack(losses))))
+            if evaluate is not None and track is not None:
+                for metric, value in evaluate(model).items():
+                    track.setdefault(metric, []).append(float(value))
             progress.advance(task)
     return history
 
@@ -100,15 +119,32 @@ def standardised_split(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, t
     return (x[:n], y[:n]), (x[n:], y[n:])
 
 
-def plot_curves(curves: dict[str, list[float]], path: pathlib.Path, title: str) -> None:
-    """Training loss per epoch, one line per loss."""
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, history in curves.items():
-        ax.plot(np.arange(1, len(history) + 1), history, label=name)
-    ax.set(xlabel="epoch", ylabel="training loss (each loss in its own units)", title=title)
-    ax.set_yscale("log")
-    ax.legend()
-    fig.tight_layout()
+def plot_metrics(
+    tracks: dict[str, dict[str, list[float]]],
+    path: pathlib.Path,
+    title: str,
+    better: dict[str, str] | None = None,
+) -> None:
+    """The story's metrics per epoch on held-out data, one panel per metric and
+    one line per training loss: ``tracks[loss][metric]`` is that loss's history.
+    ``better`` says which way is better for a metric ("lower" or "higher")."""
+    better = better or {}
+    metrics = list(next(iter(tracks.values())))
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(4.2 * len(metrics) + 1.5, 3.8), squeeze=False
+    )
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        for name, track in tracks.items():
+            history = track[metric]
+            ax.plot(np.arange(1, len(history) + 1), history, label=name)
+        hint = f" ({better[metric]} is better)" if metric in better else ""
+        ax.set(xlabel="epoch", ylabel=metric, title=metric + hint)
+        ax.grid(alpha=0.3)
+    # one legend for every panel, outside the plots
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
 

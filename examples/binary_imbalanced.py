@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -23,7 +24,7 @@ from _common import (
     fit,
     minibatches,
     parse_args,
-    plot_curves,
+    plot_metrics,
     print_results,
     standardised_split,
 )
@@ -41,7 +42,7 @@ def data(rng: np.random.Generator):
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
-    args = parse_args(__doc__.splitlines()[0], argv)
+    args = parse_args((__doc__ or "").splitlines()[0], argv)
     (xt, yt), (xv, yv) = data(np.random.default_rng(1))
     rate = float(yt.mean())
     advice = jaxloss.recommend("binary", positive_rate=rate)
@@ -56,27 +57,39 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
         ),
     }
 
-    results, curves = {}, {}
+    def scores(model) -> dict[str, Any]:
+        probs = jax.nn.sigmoid(model(jnp.asarray(xv))[:, 0])
+        precision, recall, f1 = jaxloss.precision_recall_f1(probs, jnp.asarray(yv))
+        ece = jaxloss.expected_calibration_error(probs, jnp.asarray(yv))
+        return {"recall": recall, "precision": precision, "F1": f1, "ECE": ece}
+
+    results, tracks = {}, {}
     for name, loss in losses.items():
         model = MLP((30, 32, 1))
-        curves[name] = fit(
+        tracks[name] = {}
+        fit(
             model,
             lambda m, xb, yb, loss=loss: loss(m(xb)[:, 0], yb),
             minibatches((xt, yt), 32),
             epochs=3 if args.quick else 40,
             lr=1e-3,
             label=f"imbalanced: {name}",
+            evaluate=scores,
+            track=tracks[name],
         )
-        probs = jax.nn.sigmoid(model(jnp.asarray(xv))[:, 0])
-        precision, recall, f1 = jaxloss.precision_recall_f1(probs, jnp.asarray(yv))
-        ece = jaxloss.expected_calibration_error(probs, jnp.asarray(yv))
+        final = scores(model)
         results[name] = {
-            "recall": float(recall),
-            "precision": float(precision),
-            "f1": float(f1),
-            "ece": float(ece),
+            "recall": float(final["recall"]),
+            "precision": float(final["precision"]),
+            "f1": float(final["F1"]),
+            "ece": float(final["ECE"]),
         }
-    plot_curves(curves, args.out / "imbalanced_loss_curves.png", "Imbalanced binary")
+    plot_metrics(
+        tracks,
+        args.out / "imbalanced_loss_curves.png",
+        f"Imbalanced binary ({rate:.0%} positives): test recall, precision, F1 and calibration",
+        {"recall": "higher", "precision": "higher", "F1": "higher", "ECE": "lower"},
+    )
 
     rows = [
         (name, *(f"{r[k]:.2f}" for k in ("recall", "precision", "f1")), f"{r['ece']:.3f}")

@@ -32,22 +32,43 @@ NUM_BINS = 15
 
 
 def plot_reliability(diagrams: dict, path: pathlib.Path) -> None:
-    """Per-bin accuracy against mean confidence, one panel per model."""
-    fig, axes = plt.subplots(1, len(diagrams), figsize=(5 * len(diagrams), 4.5), sharey=True)
-    for ax, (name, d) in zip(np.atleast_1d(axes), diagrams.items(), strict=True):
+    """Per-bin accuracy against mean confidence, one panel per model, each bar
+    labelled with its number of test examples; the legend sits below the panels."""
+    fig, axes = plt.subplots(
+        1, len(diagrams), figsize=(5 * len(diagrams), 4.8), sharey=True, squeeze=False
+    )
+    for ax, (name, d) in zip(axes[0], diagrams.items(), strict=True):
         edges, count = np.asarray(d.edges), np.asarray(d.count)
         left, width = edges[:-1][count > 0], np.diff(edges)[count > 0]
         acc, conf = np.asarray(d.accuracy)[count > 0], np.asarray(d.confidence)[count > 0]
-        ece = float(np.sum(count[count > 0] * np.abs(acc - conf)) / count.sum())
+        n = count[count > 0]
+        ece = float(np.sum(n * np.abs(acc - conf)) / count.sum())
         ax.bar(left, acc, width, align="edge", edgecolor="k", alpha=0.8, label="accuracy")
         centre = left + width / 2
         ax.vlines(centre, np.minimum(acc, conf), np.maximum(acc, conf), color="tab:red", lw=2)
         ax.plot(centre, conf, "D", color="tab:red", ms=5, label="mean confidence")
         ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
-        ax.set(xlabel="confidence", title=f"{name}\nECE = {ece:.3f}", xlim=(0, 1), ylim=(0, 1))
-        ax.legend(loc="upper left")
-    np.atleast_1d(axes)[0].set_ylabel("accuracy")
-    fig.tight_layout()
+        for x, top, k in zip(centre, np.maximum(acc, conf), n, strict=True):
+            ax.annotate(
+                f"{int(k)}",
+                (x, min(top, 1.0)),
+                xytext=(0, 3),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                rotation=90 if len(n) > 8 else 0,
+            )
+        ax.set(
+            xlabel="confidence",
+            title=f"{name}\nECE = {ece:.3f}  (bar labels: test examples per bin)",
+            xlim=(0, 1),
+            ylim=(0, 1.12),
+        )
+    axes[0, 0].set_ylabel("accuracy")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
@@ -58,7 +79,7 @@ def calibration_state(accuracy: float, confidence: float) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
-    args = parse_args(__doc__.splitlines()[0], argv)
+    args = parse_args((__doc__ or "").splitlines()[0], argv)
     x, y = load_digits(return_X_y=True)
     (xt, yt), (xv, yv) = standardised_split(x, y, np.random.default_rng(2), train=0.3)
     targets = jnp.asarray(yv)

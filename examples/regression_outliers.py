@@ -21,7 +21,7 @@ from _common import (
     fit,
     minibatches,
     parse_args,
-    plot_curves,
+    plot_metrics,
     print_results,
     standardised_split,
 )
@@ -47,19 +47,27 @@ def data(rng: np.random.Generator):
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
-    args = parse_args(__doc__.splitlines()[0], argv)
+    args = parse_args((__doc__ or "").splitlines()[0], argv)
     (xt, yt), (xv, yv), scale = data(np.random.default_rng(0))
 
-    results, curves = {}, {}
+    def evaluate(model) -> dict[str, float]:
+        # errors on the clean test set, in the targets' original units
+        error = float(jaxloss.l1_loss(model(jnp.asarray(xv))[:, 0], yv)) * scale
+        return {"test MAE": error}
+
+    results, tracks = {}, {}
     for name, loss in LOSSES.items():
         model = MLP((10, 64, 64, 1))
-        curves[name] = fit(
+        tracks[name] = {}
+        fit(
             model,
             lambda m, xb, yb, loss=loss: loss(m(xb)[:, 0], yb),
             minibatches((xt, yt), 32),
             epochs=4 if args.quick else 60,
             lr=1e-3,
             label=f"regression: {name}",
+            evaluate=evaluate,
+            track=tracks[name],
         )
         pred = model(jnp.asarray(xv))[:, 0]
         # errors in the targets' original units
@@ -67,7 +75,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
             "test_mae": float(jaxloss.l1_loss(pred, yv)) * scale,
             "test_rmse": float(jaxloss.rmse_loss(pred, yv)) * scale,
         }
-    plot_curves(curves, args.out / "regression_loss_curves.png", "Regression, 10% outliers")
+    plot_metrics(
+        tracks,
+        args.out / "regression_loss_curves.png",
+        "Regression, 10% outliers in training: error on the clean test set",
+        {"test MAE": "lower"},
+    )
 
     best = min(results, key=lambda name: results[name]["test_mae"])
     print_results(

@@ -5,7 +5,7 @@ learns to predict background. Noisy synthetic images with one to three small
 disks each; a three-layer Flax NNX conv net trained with optax under
 ``binary_cross_entropy_with_logits`` and under ``focal_and_tversky_loss``
 (Tversky's beta > alpha weighs missed pixels above false alarms). The figures
-show the training curves and the predicted masks of four test images.
+show test IoU and recall per epoch and the predicted masks of four test images.
 
 Run: ``python examples/segmentation.py`` (``--quick`` for a smoke run).
 """
@@ -15,12 +15,13 @@ from __future__ import annotations
 import functools
 import pathlib
 from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import matplotlib
 import numpy as np
-from _common import fit, minibatches, parse_args, plot_curves, print_results
+from _common import fit, minibatches, parse_args, plot_metrics, print_results
 from flax import nnx
 
 import jaxloss
@@ -60,40 +61,61 @@ class Net(nnx.Module):
 
 
 def plot_masks(images, truth, shown: dict, path: pathlib.Path) -> None:
-    """Images, true masks and each model's predicted probabilities, one column per image."""
+    """Images, true masks and each model's predicted probabilities: one row per
+    kind of panel (labelled on the left), one column per test image (labelled
+    on top with its share of positive pixels), probabilities on one colour scale."""
     rows = 2 + len(shown)
-    fig, axes = plt.subplots(rows, len(images), figsize=(2.2 * len(images), 2.2 * rows))
-    titles = ["image", "true mask", *shown]
+    fig, axes = plt.subplots(
+        rows, len(images), figsize=(2.2 * len(images) + 1.0, 2.2 * rows), squeeze=False
+    )
+    titles = ["image", "true mask", *(f"p, {name}" for name in shown)]
     panels = [images, truth, *shown.values()]
+    probability = None
     for r, (title, panel) in enumerate(zip(titles, panels, strict=True)):
         for c in range(len(images)):
             ax = axes[r, c]
-            ax.imshow(panel[c], cmap="gray" if r == 0 else "magma", vmin=None if r == 0 else 0)
+            if r == 0:
+                ax.imshow(panel[c], cmap="gray")
+            else:
+                probability = ax.imshow(panel[c], cmap="magma", vmin=0.0, vmax=1.0)
             ax.set_xticks([])
             ax.set_yticks([])
-        axes[r, 0].set_ylabel(title.replace("_loss", "").replace("_", " "), fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+        label = title.replace("_loss", "").replace("_", " ")
+        axes[r, 0].set_ylabel(label.replace(", ", "\n"), fontsize=8)
+    for c in range(len(images)):
+        axes[0, c].set_title(f"test image {c + 1}\n{truth[c].mean():.1%} positive", fontsize=8)
+    if probability is not None:
+        fig.colorbar(probability, ax=axes.ravel().tolist(), shrink=0.6, label="mask / p")
+    fig.suptitle("Test images, true masks and each loss's predicted probabilities")
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
-    args = parse_args(__doc__.splitlines()[0], argv)
+    args = parse_args((__doc__ or "").splitlines()[0], argv)
     rng = np.random.default_rng(3)
     xt, yt = masks(32 if args.quick else 192, rng)
     xv, yv = masks(16 if args.quick else 64, rng)
     targets = jnp.asarray(yv)
 
-    results, curves, shown = {}, {}, {}
+    def scores(model) -> dict[str, Any]:
+        probs = jax.nn.sigmoid(model(jnp.asarray(xv)))
+        _, recall, _ = jaxloss.precision_recall_f1(probs, targets)
+        return {"IoU": jaxloss.iou_score(probs, targets), "recall": recall}
+
+    results, tracks, shown = {}, {}, {}
     for name, loss in LOSSES.items():
         model = Net(nnx.Rngs(0))
-        curves[name] = fit(
+        tracks[name] = {}
+        fit(
             model,
             lambda m, xb, yb, loss=loss: loss(m(xb), yb),
             minibatches((xt, yt), 16),
             epochs=2 if args.quick else 40,
             lr=3e-3,
             label=f"segmentation: {name}",
+            evaluate=scores,
+            track=tracks[name],
         )
         probs = jax.nn.sigmoid(model(jnp.asarray(xv)))
         _, recall, _ = jaxloss.precision_recall_f1(probs, targets)
@@ -103,7 +125,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
             "mean_probability": float(probs.mean()),
         }
         shown[name] = np.asarray(probs[:4])
-    plot_curves(curves, args.out / "segmentation_loss_curves.png", "Segmentation, ~2% positives")
+    plot_metrics(
+        tracks,
+        args.out / "segmentation_loss_curves.png",
+        "Segmentation, ~2% positive pixels: test IoU and recall",
+        {"IoU": "higher", "recall": "higher"},
+    )
     plot_masks(xv[:4, ..., 0], yv[:4], shown, args.out / "segmentation_masks.png")
 
     rows = [

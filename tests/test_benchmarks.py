@@ -46,6 +46,7 @@ def test_quick_run_structure(tmp_path, capsys):
                 "bandwidth_fraction",
             ):
                 assert key in entry and entry[key] >= 0
+            assert isinstance(entry["dispatch_bound"], bool)
         # both losses have a torch peer and huber an optax one; ratios are jaxloss / peer
         assert "torch" in r["peers"]
         for peer, ratio in r["ratios"].items():
@@ -55,6 +56,17 @@ def test_quick_run_structure(tmp_path, capsys):
     assert "optax" in report["results"][1]["peers"]
     header = [line for line in stdout.splitlines() if line.startswith("| loss |")]
     assert header and "ratio torch" in header[0]
+    # a dispatch-bound time gets no ratio and no bandwidth share, only a mark
+    for r in report["results"]:
+        row = next(line for line in stdout.splitlines() if line.startswith(f"| {r['loss']} |"))
+        assert (" ~ " in row) == r["jaxloss"]["fwd_bwd"]["dispatch_bound"]
+
+
+def test_results_leave_the_source_tree_alone(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert harness.default_out() == tmp_path / harness.RESULTS_DIR
+    args = harness.build_parser().parse_args(["--device", "gpu"])
+    assert args.out is None and harness._sizes(args) == {"accelerator": 1 << 26}
 
 
 @pytest.mark.parametrize("script", ("segmentation", "embedding", "language"))
@@ -73,6 +85,7 @@ def test_case_scripts_quick_run(script, tmp_path, capsys):
     else:
         (fused,) = report["results"]
         assert set(fused["peers"]) == {"materialised JAX", "torch F.linear_cross_entropy"}
+        assert fused["jaxloss"]["fwd_bwd"]["floor"] == "FLOP"
     for r in report["results"]:
         assert r["jaxloss"]["fwd_bwd"]["time_s"] > 0
         for peer, ratio in r["ratios"].items():

@@ -58,6 +58,53 @@ def test_ece_both_forms_against_direct_binning(num_bins):
     assert_close(jaxloss.expected_calibration_error(p, y, num_bins=num_bins), expected, rtol=1e-5)
 
 
+def _np_calibration_error(confidence, hit, num_bins, norm, keep):
+    """torchmetrics' _ce_compute (l1, l2, max) in float64 over the kept samples,
+    with the top-label bins (lo, hi] (confidence 0 in the first bin)."""
+    confidence, hit = confidence[keep], hit[keep]
+    index = np.clip(np.ceil(confidence * num_bins).astype(int) - 1, 0, num_bins - 1)
+    gaps, props = np.zeros(num_bins), np.zeros(num_bins)
+    for b in range(num_bins):
+        sel = index == b
+        if sel.any():
+            gaps[b] = abs(hit[sel].mean() - confidence[sel].mean())
+            props[b] = sel.mean()
+    if norm == "l1":
+        return np.sum(gaps * props)
+    if norm == "max":
+        return np.max(gaps)
+    return np.sqrt(np.sum(gaps**2 * props))
+
+
+@pytest.mark.parametrize(("norm", "num_bins"), [("l1", 7), ("l2", 10), ("max", 15), ("l2", 1)])
+def test_calibration_error_norms_match_torchmetrics_formula(norm, num_bins):
+    rng = np.random.default_rng(num_bins)
+    logits = 2 * rng.standard_normal((300, 4))
+    probs = np.asarray(jax.nn.softmax(jnp.asarray(logits, jnp.float32)), np.float64)
+    labels = rng.integers(0, 4, 300)
+    keep = rng.random(300) < 0.8
+    hit = (probs.argmax(-1) == labels).astype(float)
+    expected = _np_calibration_error(probs.max(-1), hit, num_bins, norm, keep)
+    ece = jax.jit(
+        lambda p, y, w: jaxloss.expected_calibration_error(
+            p, y, num_bins=num_bins, norm=norm, where=w
+        )
+    )
+    assert_close(ece(probs.astype(np.float32), labels, keep), expected, rtol=1e-5)
+    # empty input is 0; an invalid kept sample is NaN; a bad norm names the argument
+    empty = jaxloss.expected_calibration_error(
+        np.zeros((0, 4), np.float32), np.zeros(0, int), norm=norm
+    )
+    assert float(empty) == 0.0
+    bad = np.where(np.arange(300) == 0, 9, labels)
+    assert np.isnan(float(jaxloss.expected_calibration_error(probs, bad, norm=norm)))
+    with pytest.raises(
+        ValueError,
+        match="expected_calibration_error: norm must be one of 'l1', 'l2', 'max'; got 'l3'",
+    ):
+        jaxloss.expected_calibration_error(probs, labels, norm="l3")
+
+
 def test_ece_matches_seed_003_and_survives_empty_bins():
     def seed_003(probs, labels, n_bins=10):  # as printed in seed 003
         probs_np, labels_np = probs.numpy(), labels.numpy()

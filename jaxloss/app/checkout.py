@@ -27,6 +27,25 @@ def folder(name: str) -> pathlib.Path | None:
     return path if path.is_dir() else None
 
 
+# optional packages the checkout's scripts import: a missing one is an
+# installation hint, not a traceback
+OPTIONAL = ("flax", "optax", "matplotlib", "rich", "sklearn", "torch", "monai")
+
+
+def is_optional(exc: ModuleNotFoundError) -> bool:
+    """Whether ``exc`` is about one of the ``OPTIONAL`` packages."""
+    return (exc.name or "").split(".")[0] in OPTIONAL
+
+
+def needs_extra(command: str, exc: ModuleNotFoundError, extra: str) -> str:
+    """The one line a command prints when an optional package is not installed."""
+    package = (exc.name or "").split(".")[0] or "an optional package"
+    return (
+        f"jaxloss {command} needs {package}, part of the {extra} extra: "
+        f'pip install "jaxloss[{extra}]"'
+    )
+
+
 def missing(command: str, name: str) -> str:
     """The one line a command prints when its folder is absent."""
     return (

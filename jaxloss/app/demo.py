@@ -1,4 +1,4 @@
-"""``jaxloss demo``: a short tour of the sources' main lessons on real data.
+"""``jaxloss demo``: a short tour of the loss-selection guides' main lessons on real data.
 
 Four stories, each a Flax NNX model trained with optax under competing losses,
 each an example script of the repository's ``examples/`` folder:
@@ -34,14 +34,13 @@ STORIES = {
     "calibration": "multiclass_calibration",
     "segmentation": "segmentation",
 }
-# the examples extra: a missing one is an installation hint, not a traceback
-EXTRA = ("flax", "optax", "matplotlib", "rich", "sklearn")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the selected stories in turn; the exit status of the command."""
     parser = argparse.ArgumentParser(
-        prog="jaxloss demo", description="A short tour of the sources' main lessons on real data."
+        prog="jaxloss demo",
+        description="A short tour of the main lessons of the loss-selection guides, on real data.",
     )
     parser.add_argument("--quick", action="store_true", help="a few epochs each (smoke test)")
     parser.add_argument("--out", default="demo-output", help="folder for the PNGs")
@@ -55,12 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for story in args.only or STORIES:
         try:
             script = checkout.import_script(examples / f"{STORIES[story]}.py")
+            script.main(flags)
         except ModuleNotFoundError as exc:
-            if exc.name not in EXTRA:
+            # an optional package of the examples extra: an installation hint,
+            # not a traceback
+            if not checkout.is_optional(exc):
                 raise
-            print(f"jaxloss demo needs the examples extra: pip install 'jaxloss[examples]' ({exc})")
+            print(checkout.needs_extra("demo", exc, "examples"), file=sys.stderr)
             return 2
-        script.main(flags)
     out = pathlib.Path(args.out).resolve()
     print(f"figures written to {out}: {', '.join(sorted(p.name for p in out.glob('*.png')))}")
     return 0

@@ -4,7 +4,8 @@ The registry's ``example(key, batch, extreme=True)`` gives valid inputs that are
 as hard as they get (logits of 1e4, exact 0/1 probabilities, zero distances,
 degenerate boxes, ignored targets). For each loss this runs the mean-reduced
 value and its gradient on them, in float32 and in bfloat16, and reports whether
-everything stayed finite and bfloat16 agreed with float32.
+everything stayed finite and bfloat16 agreed with float32: one compiled program
+per loss.
 """
 
 from __future__ import annotations
@@ -46,33 +47,63 @@ def _value_and_grads(spec: registry.LossSpec, ex: registry.Example, args):
 
 
 def _finite(tree) -> bool:
-    return all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(tree))
+    return all(bool(np.all(np.isfinite(np.float64(x)))) for x in jax.tree.leaves(tree))
 
 
-def _cast(ex: registry.Example, dtype) -> list:
-    return [a.astype(dtype) if i in ex.diff_argnums else a for i, a in enumerate(ex.args)]
+def _with(ex: registry.Example, diff) -> list:
+    """``ex.args`` with its differentiated arguments replaced by ``diff``."""
+    full = list(ex.args)
+    for i, d in zip(ex.diff_argnums, diff, strict=True):
+        full[i] = d
+    return full
+
+
+_FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
+
+
+def _all_cases(spec: registry.LossSpec, extreme: registry.Example, ordinary: registry.Example):
+    """Every evaluation of one loss's check in one jitted program (one compile):
+    float32 and bfloat16 on the extreme inputs, bfloat16 on the ordinary ones and
+    float32 on the same rounded ordinary inputs. On the CPU, XLA's backend
+    optimisations are off: the program runs once, on a batch of 8."""
+
+    def run(extreme_diff, ordinary_diff):
+        low_ordinary = [d.astype(jnp.bfloat16) for d in ordinary_diff]
+        return {
+            "f32": _value_and_grads(spec, extreme, _with(extreme, extreme_diff)),
+            "bf16_extreme": _value_and_grads(
+                spec, extreme, _with(extreme, [d.astype(jnp.bfloat16) for d in extreme_diff])
+            ),
+            "bf16": _value_and_grads(spec, ordinary, _with(ordinary, low_ordinary)),
+            "rounded": _value_and_grads(
+                spec, ordinary, _with(ordinary, [d.astype(jnp.float32) for d in low_ordinary])
+            ),
+        }
+
+    def diff(ex):
+        return [ex.args[i] for i in ex.diff_argnums]
+
+    args = (diff(extreme), diff(ordinary))
+    lowered = jax.jit(run).lower(*args)
+    options = _FAST_COMPILE if jax.default_backend() == "cpu" else None
+    return lowered.compile(compiler_options=options)(*args)
 
 
 def check_loss(spec: registry.LossSpec, *, batch: int = 8, seed: int = 0) -> StabilityRow:
     """Runs one loss over its extreme example (float32 and bfloat16) and checks
-    bfloat16 against float32 on its ordinary example."""
+    bfloat16 against float32 on its ordinary example, compiled as one program."""
     key = jax.random.key(seed)
-    extreme = spec.example(key, batch, True)
-    value, grads = _value_and_grads(spec, extreme, extreme.args)
+    out = _all_cases(spec, spec.example(key, batch, True), spec.example(key, batch, False))
     problems = []
+    value, grads = out["f32"]
     value_ok, grad_ok = _finite(value), _finite(grads)
     if not (value_ok and grad_ok):
         problems.append("float32 extreme inputs")
-    low_extreme = _value_and_grads(spec, extreme, _cast(extreme, jnp.bfloat16))
-    bf16_ok = _finite(low_extreme)
+    bf16_ok = _finite(out["bf16_extreme"])
     if not bf16_ok:
         problems.append("bfloat16 extreme inputs not finite")
-    ordinary = spec.example(key, batch, False)
-    low = _cast(ordinary, jnp.bfloat16)
-    low_value, low_grads = _value_and_grads(spec, ordinary, low)
+    (low_value, low_grads), (ref_value, _) = out["bf16"], out["rounded"]
     # the same (rounded) inputs in float32: the loss itself must lose nothing more
-    rounded = dataclasses.replace(ordinary, args=tuple(low))
-    ref_value, _ = _value_and_grads(spec, ordinary, _cast(rounded, jnp.float32))
     if not np.allclose(np.float64(low_value), np.float64(ref_value), rtol=1e-3, atol=1e-3):
         bf16_ok = False
         problems.append(f"bfloat16 value {float(low_value):.6g} vs float32 {float(ref_value):.6g}")

@@ -10,9 +10,12 @@ from jaxloss.catalogue import (
     embedding,
     generative,
     language,
+    long_tail,
     preference,
+    ranking,
     registry,
     regression,
+    routing,
     segmentation,
 )
 
@@ -23,8 +26,11 @@ __all__ = [
     "embedding",
     "generative",
     "language",
+    "long_tail",
     "preference",
+    "ranking",
     "registry",
     "regression",
+    "routing",
     "segmentation",
 ]

@@ -13,21 +13,27 @@ from jaxloss.catalogue.registry import Example, register
 from jaxloss.losses.classification import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
+    binary_sparsemax_loss,
     cross_entropy,
+    generalized_cross_entropy,
     hinge_embedding_loss,
     hinge_loss,
     multi_margin_loss,
     multiclass_hinge_loss,
+    multiclass_perceptron_loss,
+    multilabel_margin_loss,
     multilabel_soft_margin_loss,
     nll_loss,
+    perceptron_loss,
     poly1_cross_entropy,
     sigmoid_focal_loss,
     soft_margin_loss,
     softmax_focal_loss,
+    sparsemax_loss,
     squared_hinge_loss,
 )
 
-__all__ = ["binary_example", "multiclass_example"]
+__all__ = ["binary_example", "multiclass_example", "multilabel_example"]
 
 _CLASSES = 256  # enough that a class axis is a real reduction, not a handful of lanes
 
@@ -93,6 +99,22 @@ def multiclass_example(
         return Example((x, y), options)
     y = y.at[::8].set(-100)
     return Example((x, y), options, counted=batch - len(range(0, batch, 8)))
+
+
+def multilabel_example(key: Array, batch: int, extreme: bool = False) -> Example:
+    """Scores ``[batch, 8]`` and target lists ``[batch, 8]``: each row lists 0 to 7
+    distinct classes, then -1, then ids that the -1 makes ignored. Extreme scores
+    are ±1e4 and ties."""
+    ks, kp, kk = jax.random.split(key, 3)
+    shape = (batch, 8)
+    if extreme:
+        scores = jnp.resize(jnp.array([1e4, -1e4, 0.0, 0.0, 1.0]), shape)
+    else:
+        scores = 2.0 * jax.random.normal(ks, shape)
+    order = jnp.argsort(jax.random.uniform(kp, shape), axis=-1)
+    listed = jax.random.randint(kk, (batch, 1), 0, shape[1])
+    position = jnp.arange(shape[1])
+    return Example((scores, jnp.where(position == listed, -1, order)))
 
 
 register(
@@ -213,4 +235,52 @@ register(
     example=functools.partial(multiclass_example, kind="logits"),
     matches="optax poly_loss_cross_entropy",
     weight_kind="none",
+)
+register(
+    sparsemax_loss,
+    family="classification",
+    tasks=("classification", "multi-class", "sparse-probabilities"),
+    input_kind="logits, int or prob targets",
+    example=functools.partial(multiclass_example, kind="logits", ignore=False),
+    matches="optax multiclass_sparsemax_loss",
+)
+register(
+    binary_sparsemax_loss,
+    family="classification",
+    tasks=("classification", "binary", "multi-label", "sparse-probabilities"),
+    input_kind="logits, targets",
+    example=functools.partial(binary_example, kind="logits"),
+    matches="optax sparsemax_loss",
+)
+register(
+    perceptron_loss,
+    family="classification",
+    tasks=("classification", "binary"),
+    input_kind="scores, targets",
+    example=functools.partial(binary_example, kind="scores"),
+    matches="optax perceptron_loss",
+)
+register(
+    multiclass_perceptron_loss,
+    family="classification",
+    tasks=("classification", "multi-class"),
+    input_kind="scores, int targets",
+    example=functools.partial(multiclass_example, kind="scores", ignore=False),
+    matches="optax multiclass_perceptron_loss",
+)
+register(
+    multilabel_margin_loss,
+    family="classification",
+    tasks=("classification", "multi-label"),
+    input_kind="scores, target class lists",
+    example=multilabel_example,
+    matches="torch F.multilabel_margin_loss",
+)
+register(
+    generalized_cross_entropy,
+    family="classification",
+    tasks=("classification", "multi-class", "noisy-labels"),
+    input_kind="logits, int targets",
+    example=functools.partial(multiclass_example, kind="logits", ignore=False, q=0.7),
+    matches="Keras CategoricalGeneralizedCrossEntropy (on log-probabilities)",
 )

@@ -1,4 +1,4 @@
-"""Example inputs and registrations of the bounding-box losses."""
+"""Example inputs and registrations of the detection losses: boxes and dense scores."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from jaxloss.losses.detection import (
     box_iou_loss,
     complete_box_iou_loss,
     distance_box_iou_loss,
+    distribution_focal_loss,
     generalized_box_iou_loss,
+    quality_focal_loss,
+    varifocal_loss,
 )
 
 
@@ -74,4 +77,65 @@ register(
     matches="torchvision ops.complete_box_iou_loss",
     # alpha is held constant, as the paper and torchvision do
     true_gradient=False,
+)
+
+
+_HOSTILE = jnp.array([1e4, -1e4, 30.0, -30.0, 0.0])
+
+
+def quality_example(key: Array, batch: int, extreme: bool = False) -> Example:
+    """``[batch, 8]`` class logits and IoU-aware targets: a third of the rows are
+    positives, with the IoU (in [0.2, 1]) at one class and 0 elsewhere; the rest
+    are background (all 0). Extreme logits are +-1e4, +-30 and 0, with IoUs of
+    exactly 1."""
+    kx, kp, kc, kq = jax.random.split(key, 4)
+    shape = (batch, 8)
+    x = 2.0 * jax.random.normal(kx, shape)
+    if extreme:
+        x = jnp.resize(_HOSTILE, shape)
+    positive = jax.random.bernoulli(kp, 1 / 3, (batch,))
+    cls = jax.random.randint(kc, (batch,), 0, shape[1])
+    iou = jax.random.uniform(kq, (batch,), minval=0.2, maxval=1.0)
+    if extreme:
+        iou = jnp.ones_like(iou)
+    y = jnp.where(positive[:, None] & (jnp.arange(shape[1]) == cls[:, None]), iou[:, None], 0.0)
+    return Example((x, y))
+
+
+def distribution_example(key: Array, batch: int, extreme: bool = False) -> Example:
+    """``[batch, 4, 8]`` logits over 8 bins for the four sides of a box and
+    continuous targets in [0, 7]; extreme logits are +-1e4, +-30 and 0, with
+    targets exactly 0, 7 and whole numbers."""
+    kx, kt = jax.random.split(key)
+    x = jax.random.normal(kx, (batch, 4, 8))
+    t = jax.random.uniform(kt, (batch, 4), maxval=7.0)
+    if extreme:
+        x = jnp.resize(_HOSTILE, x.shape)
+        t = jnp.resize(jnp.array([0.0, 7.0, 3.0, 6.5, 0.25]), t.shape)
+    return Example((x, t))
+
+
+register(
+    varifocal_loss,
+    family="detection",
+    tasks=("detection", "dense", "imbalance"),
+    input_kind="logits, targets",
+    example=quality_example,
+    matches="mmdet varifocal_loss (iou_weighted=True)",
+)
+register(
+    quality_focal_loss,
+    family="detection",
+    tasks=("detection", "dense", "imbalance"),
+    input_kind="logits, targets",
+    example=quality_example,
+    matches="mmdet quality_focal_loss_tensor_target (elementwise)",
+)
+register(
+    distribution_focal_loss,
+    family="detection",
+    tasks=("detection", "dense", "boxes"),
+    input_kind="logits, targets",
+    example=distribution_example,
+    matches="mmdet distribution_focal_loss",
 )

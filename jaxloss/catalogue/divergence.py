@@ -10,7 +10,9 @@ import jax.numpy as jnp
 from jaxloss._core.types import Array
 from jaxloss.catalogue.registry import Example, register
 from jaxloss.losses.divergence import (
+    distillation_loss,
     gaussian_kl,
+    generalized_kl_divergence,
     js_divergence,
     kl_div,
     kl_divergence,
@@ -48,6 +50,20 @@ def gaussian_example(key: Array, batch: int, extreme: bool = False) -> Example:
     return Example(
         (jax.random.normal(k1, shape), 0.5 * jax.random.normal(k2, shape)), diff_argnums=(0, 1)
     )
+
+
+def measure_example(key: Array, batch: int, extreme: bool = False) -> Example:
+    """Log-predictions and positive targets ``[batch, 6]`` of unnormalised
+    measures; extreme ones hold log-predictions of -1e4 and 30 and targets of 0,
+    1e-30 and 1e6."""
+    k1, k2 = jax.random.split(key)
+    shape = (batch, 6)
+    if extreme:
+        x = jnp.resize(jnp.array([-1e4, 30.0, 0.0, -30.0, 5.0]), shape)
+        t = jnp.resize(jnp.array([0.0, 1e6, 1e-30, 1.0]), shape)
+    else:
+        x, t = jax.random.normal(k1, shape), jnp.exp(jax.random.normal(k2, shape))
+    return Example((x, t), diff_argnums=(0, 1))
 
 
 register(
@@ -89,4 +105,21 @@ register(
     input_kind="mean, logvar",
     example=gaussian_example,
     matches="VAE closed form",
+)
+register(
+    generalized_kl_divergence,
+    family="divergence",
+    tasks=("distributions",),
+    input_kind="log_predictions, targets",
+    example=measure_example,
+    matches="optax generalized_kl_divergence",
+    aliases=("convex_kl_divergence",),
+)
+register(
+    distillation_loss,
+    family="divergence",
+    tasks=("distillation",),
+    input_kind="student_logits, teacher_logits",
+    example=functools.partial(distribution_example, kind="logits"),
+    matches="Hinton et al. 2015; torch F.kl_div(log_target=True, batchmean) * T^2",
 )

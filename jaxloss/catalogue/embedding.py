@@ -9,16 +9,22 @@ import jax.numpy as jnp
 
 from jaxloss.catalogue.registry import Example, register
 from jaxloss.losses.embedding import (
+    arcface_loss,
     batch_triplet_loss,
+    circle_loss,
     clip_loss,
     contrastive_loss,
     cosent_loss,
+    cosface_loss,
     cosine_embedding_loss,
     cosine_similarity_loss,
     info_nce_loss,
     margin_ranking_loss,
+    multi_similarity_loss,
     multiple_negatives_ranking_loss,
     ntxent_loss,
+    proxy_anchor_loss,
+    siglip_loss,
     supervised_contrastive_loss,
     triplet_margin_loss,
     triplet_margin_with_distance_loss,
@@ -57,7 +63,30 @@ def embedding_example(key: jax.Array, batch: int, extreme: bool = False, *, kind
         return Example((rows(ks[0]), rows(ks[1])), diff_argnums=(0, 1))
     if kind == "info_nce":
         return Example((rows(ks[0]), rows(ks[1])), cold, diff_argnums=(0, 1))
+    if kind == "circle":
+        return Example((rows(ks[0]), labels), {"gamma": 32.0})
     return Example((rows(ks[0]), labels), cold if kind == "labelled_t" else {})
+
+
+def class_example(key: jax.Array, batch: int, extreme: bool = False, *, kind: str) -> Example:
+    """``[batch, 16]`` embeddings, ``[batch]`` labels of 8 classes and the
+    ``[8, 16]`` class embeddings (or proxies) shared by every row. Extreme inputs:
+    rows exactly on their class (cosine 1), exactly opposite it (cosine -1: the
+    angle plus any margin passes pi), zero vectors and entries of 1e3. ``scale``
+    is 16: at the default 64, float32 rounding of the cosines alone moves
+    gradients by ~1e-5 relative, past the generic jit/eager/sharded comparisons."""
+    k1, k2 = jax.random.split(key)
+    classes, dim = 8, 16
+    centres = jax.random.normal(k2, (classes, dim))
+    labels = jnp.arange(batch) % classes
+    kwargs = {"scale": 16.0} if kind == "margin" else {}
+    if not extreme:
+        return Example(
+            (jax.random.normal(k1, (batch, dim)), labels, centres), kwargs, diff_argnums=(0, 2)
+        )
+    x = centres[labels]
+    x = x.at[1::4].multiply(-1.0).at[2::4].set(0.0).at[3::4].multiply(1e3)
+    return Example((x, labels, centres), kwargs, diff_argnums=(0, 2))
 
 
 register(
@@ -174,4 +203,65 @@ register(
     weight_kind="none",
     unreduced=False,
     where_like=2,
+)
+register(
+    multi_similarity_loss,
+    family="embedding",
+    tasks=("metric learning", "pair weighting"),
+    input_kind="embeddings, labels",
+    example=functools.partial(embedding_example, kind="labelled"),
+    matches="PML MultiSimilarityLoss",
+    batch_coupled=True,
+)
+register(
+    circle_loss,
+    family="embedding",
+    tasks=("metric learning", "pair weighting", "faces"),
+    input_kind="embeddings, labels",
+    matches="PML CircleLoss, Keras Circle",
+    # gamma = 256 (the default) scales logits to ~1e3, where float32 rounding alone
+    # moves gradients by ~1e-4: the generic jit/eager/sharded comparisons use 32
+    example=functools.partial(embedding_example, kind="circle"),
+    batch_coupled=True,
+    true_gradient=False,  # the pair weights are held constant, as PML and the paper's code
+)
+register(
+    proxy_anchor_loss,
+    family="embedding",
+    tasks=("metric learning", "proxies"),
+    input_kind="embeddings, labels, proxies",
+    example=functools.partial(class_example, kind="proxies"),
+    matches="PML ProxyAnchorLoss",
+    batch_coupled=True,
+    weight_kind="none",
+    unreduced=False,
+    where_like=1,
+    shared_args=(2,),  # the proxies are not rows
+)
+register(
+    arcface_loss,
+    family="embedding",
+    tasks=("metric learning", "faces", "classification"),
+    input_kind="embeddings, labels, class_embeddings",
+    example=functools.partial(class_example, kind="margin"),
+    matches="InsightFace ArcFace, PML ArcFaceLoss",
+    shared_args=(2,),  # the class embeddings are not rows
+)
+register(
+    cosface_loss,
+    family="embedding",
+    tasks=("metric learning", "faces", "classification"),
+    input_kind="embeddings, labels, class_embeddings",
+    example=functools.partial(class_example, kind="margin"),
+    matches="PML CosFaceLoss, InsightFace CosFace",
+    shared_args=(2,),
+)
+register(
+    siglip_loss,
+    family="embedding",
+    tasks=("metric learning", "in-batch negatives", "multimodal"),
+    input_kind="image_embeddings, text_embeddings",
+    example=functools.partial(embedding_example, kind="pairs"),
+    matches="SigLIP (big_vision)",
+    batch_coupled=True,
 )

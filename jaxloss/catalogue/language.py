@@ -9,9 +9,14 @@ import jax.numpy as jnp
 
 from jaxloss._core.types import Array
 from jaxloss.catalogue.registry import Example, register
-from jaxloss.losses.language import causal_lm_loss, fused_linear_cross_entropy, masked_lm_loss
+from jaxloss.losses.language import (
+    causal_lm_loss,
+    ctc_loss,
+    fused_linear_cross_entropy,
+    masked_lm_loss,
+)
 
-__all__ = ["lm_example"]
+__all__ = ["ctc_example", "lm_example"]
 
 
 def lm_example(key: Array, batch: int, extreme: bool = False, *, kind: str) -> Example:
@@ -69,4 +74,27 @@ register(
     weight_kind="none",
     shared_args=(1,),  # the weight is not a row
     forward_mode=False,  # a custom_vjp differentiates in reverse only
+)
+
+
+def ctc_example(key: Array, batch: int, extreme: bool = False) -> Example:
+    """Logits ``[batch, 12, 6]`` (class 0 the blank) and ``[batch, 4]`` labels in
+    1..5, repeats included; every target fits its 12 frames. Extreme: logits of 1e4."""
+    k1, k2 = jax.random.split(key)
+    logits = jax.random.normal(k1, (batch, 12, 6)) * (1e4 if extreme else 2.0)
+    targets = jax.random.randint(k2, (batch, 4), 1, 6)
+    targets = targets.at[::3, 1].set(targets[::3, 0])  # a repeated label in every third
+    return Example((logits, targets))
+
+
+register(
+    ctc_loss,
+    family="language",
+    tasks=("speech recognition", "OCR", "sequence alignment"),
+    input_kind="logits, targets",
+    example=ctc_example,
+    matches="torch F.ctc_loss, optax ctc_loss",
+    # "mean" divides each sequence's loss by its target length first (torch's)
+    linear_reduction=False,
+    forward_mode=False,  # the beta recursion is a custom_vjp: reverse mode only
 )

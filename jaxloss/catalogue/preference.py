@@ -13,9 +13,12 @@ from jaxloss.catalogue.registry import Example, register
 from jaxloss.losses.preference import (
     bradley_terry_loss,
     dpo_loss,
+    grpo_loss,
     kl_penalty,
+    orpo_loss,
     ppo_policy_loss,
     ppo_value_loss,
+    simpo_loss,
 )
 
 
@@ -28,6 +31,29 @@ def preference_example(
     scale = 1e4 if extreme else 3.0
     arrays = tuple(-jnp.abs(jax.random.normal(k, (batch,))) * scale for k in keys)
     return Example(arrays, options, diff_argnums=(0, 1))
+
+
+def average_logps_example(key: Array, batch: int, extreme: bool = False, **options: Any) -> Example:
+    """Chosen and rejected ``[batch]`` average per-token log-probabilities (<= 0);
+    extreme ones span -1e4 to exactly 0 (a completion of probability 1)."""
+    keys = jax.random.split(key)
+    scale = 1e4 if extreme else 1.0
+    arrays = tuple(-jnp.abs(jax.random.normal(k, (batch,))) * scale for k in keys)
+    if extreme:
+        arrays = tuple(a.at[i::4].set(0.0) for i, a in enumerate(arrays))
+    return Example(arrays, options, diff_argnums=(0, 1))
+
+
+def grpo_example(key: Array, batch: int, extreme: bool = False) -> Example:
+    """``[batch, 5]`` per-token log-probabilities under the policy and the sampling
+    policy, and ``[batch]`` integer rewards, in groups of 2 completions; extreme
+    ones are log-probabilities of -1e4 and 0 with log-ratios of +-1e4."""
+    k1, k2, k3 = jax.random.split(key, 3)
+    scale = 1e4 if extreme else 1.0
+    log_probs = -jnp.abs(jax.random.normal(k1, (batch, 5))) * scale
+    old = log_probs + jax.random.normal(k2, (batch, 5)) * (scale if extreme else 0.3)
+    rewards = jax.random.randint(k3, (batch,), 0, 3).astype(jnp.float32)
+    return Example((log_probs, old, rewards), {"group_size": 2}, diff_argnums=(0, 1))
 
 
 register(
@@ -69,4 +95,31 @@ register(
     input_kind="log_probs, ref_log_probs",
     example=functools.partial(preference_example, num_arrays=2),
     matches="k3 KL estimator",
+)
+register(
+    orpo_loss,
+    family="preference",
+    tasks=("rlhf", "preference", "reference-free"),
+    input_kind="chosen_logps, rejected_logps (average per-token)",
+    example=average_logps_example,
+    matches="TRL ORPOTrainer.odds_ratio_loss",
+)
+register(
+    simpo_loss,
+    family="preference",
+    tasks=("rlhf", "preference", "reference-free"),
+    input_kind="chosen_logps, rejected_logps (average per-token)",
+    example=average_logps_example,
+    matches="TRL CPOTrainer(loss_type='simpo')",
+)
+
+register(
+    grpo_loss,
+    family="preference",
+    tasks=("rlhf", "preference", "verifiable rewards"),
+    input_kind="log_probs, old_log_probs [B, T], rewards [B]",
+    example=grpo_example,
+    matches="TRL GRPOTrainer(loss_type='grpo')",
+    batch_coupled=True,
+    row_group=2,
 )

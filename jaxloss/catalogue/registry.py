@@ -84,6 +84,9 @@ class LossSpec:
     # the gradient is the derivative of the value (False: CIoU holds its
     # trade-off weight constant, as the paper and torchvision do)
     true_gradient: bool = True
+    # rows come in consecutive groups of this size that the loss couples (GRPO's
+    # completions of one prompt): row masks and slices keep whole groups
+    row_group: int = 1
     # positions of arguments shared by every row (a weight matrix), never sliced,
     # masked or sharded by rows
     shared_args: tuple[int, ...] = ()

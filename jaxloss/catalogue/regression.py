@@ -13,6 +13,7 @@ from jaxloss.losses.regression import (
     gaussian_nll_loss,
     huber_loss,
     l1_loss,
+    l2_loss,
     log_cosh_loss,
     mape_loss,
     mse_loss,
@@ -97,6 +98,14 @@ register(
     example=pair_example,
     matches="torch F.l1_loss",
     aliases=("mae_loss",),
+)
+register(
+    l2_loss,
+    family="regression",
+    tasks=("regression",),
+    input_kind="predictions, targets",
+    example=pair_example,
+    matches="optax l2_loss",
 )
 register(
     rmse_loss,

@@ -16,6 +16,8 @@ from jaxloss._core.types import Array
 from jaxloss.catalogue.registry import Example, register
 from jaxloss.losses.segmentation import (
     bce_dice_loss,
+    boundary_loss,
+    cldice_loss,
     dice_loss,
     focal_and_tversky_loss,
     focal_tversky_loss,
@@ -161,4 +163,62 @@ register(
     weight_kind="none",
     where_like=1,
     where_drops_rows=False,
+)
+
+
+def distance_map_example(key: Array, batch: int, extreme: bool = False) -> Example:
+    """Binary ``[batch, 16, 16]`` logits and the signed distance maps of a disc per
+    image (negative inside, the pixel's distance to the circle). Extreme logits
+    are ±1e4, ±30 and 0, with maps of ±1e3."""
+    kx, kc, kr = jax.random.split(key, 3)
+    shape = (batch, 16, 16)
+    x = 3.0 * jax.random.normal(kx, shape)
+    if extreme:
+        x = jnp.resize(jnp.array([1e4, -1e4, 30.0, -30.0, 0.0]), shape)
+    centre = jax.random.uniform(kc, (batch, 1, 1, 2), minval=4.0, maxval=12.0)
+    radius = jax.random.uniform(kr, (batch, 1, 1), minval=2.0, maxval=5.0)
+    grid = jnp.stack(jnp.meshgrid(jnp.arange(16.0), jnp.arange(16.0), indexing="ij"), -1)
+    d = jnp.sqrt(jnp.sum((grid - centre) ** 2, -1)) - radius
+    if extreme:
+        d = 1e3 * jnp.sign(d)
+    return Example((x, d))
+
+
+def thin_structure_example(key: Array, batch: int, extreme: bool = False) -> Example:
+    """Binary ``[batch, 12, 12]`` logits and targets made of one-pixel-wide lines
+    (a random row and a random column per image). Extreme logits are ±1e4, ±30
+    and 0, with an empty target, an empty prediction and a full target."""
+    kx, kr, kc = jax.random.split(key, 3)
+    shape = (batch, 12, 12)
+    x = 2.0 * jax.random.normal(kx, shape)
+    row = jax.random.randint(kr, (batch, 1, 1), 0, 12)
+    col = jax.random.randint(kc, (batch, 1, 1), 0, 12)
+    index = jnp.arange(12)
+    y = ((index[None, :, None] == row) | (index[None, None, :] == col)).astype(jnp.float32)
+    if extreme:
+        x = jnp.resize(jnp.array([1e4, -1e4, 30.0, -30.0, 0.0]), shape)
+        y = y.at[0].set(0.0).at[1].set(0.0).at[2].set(1.0)
+        x = x.at[1].set(-1e4)
+    return Example((x, y))
+
+
+register(
+    boundary_loss,
+    family="segmentation",
+    tasks=("segmentation", "imbalance", "boundaries"),
+    input_kind="logits, distance_maps",
+    example=distance_map_example,
+    matches="Kervadec et al. SurfaceLoss",
+    where_like=1,
+)
+register(
+    cldice_loss,
+    family="segmentation",
+    tasks=("segmentation", "thin-structures", "topology"),
+    input_kind="logits, targets",
+    example=thin_structure_example,
+    matches="official soft clDice (per image)",
+    where_like=1,
+    # a row alone, one [H, W] image, has no batch axis: the loss takes 3-d or 4-d input
+    batch_coupled=True,
 )

@@ -9,12 +9,14 @@ import jax.numpy as jnp
 
 from jaxloss._core import checks
 from jaxloss._core.classes import move_class_axis
-from jaxloss._core.numerics import safe_div, upcast
+from jaxloss._core.numerics import safe_div, safe_sqrt, upcast
 from jaxloss._core.sharding import psum
 from jaxloss._core.types import Array, ArrayLike, AxisName
 from jaxloss.metrics._common import class_ids, keep_of, positive_int
 
 __all__ = ["ReliabilityDiagram", "expected_calibration_error", "reliability_diagram"]
+
+NORMS = ("l1", "l2", "max")
 
 
 class ReliabilityDiagram(NamedTuple):
@@ -135,6 +137,7 @@ def expected_calibration_error(
     targets: ArrayLike,
     *,
     num_bins: int = 10,
+    norm: str = "l1",
     axis: int = -1,
     where: ArrayLike | None = None,
     axis_name: AxisName = None,
@@ -142,7 +145,13 @@ def expected_calibration_error(
     r"""Expected calibration error: the count-weighted gap between confidence and
     accuracy over equal-width bins.
 
-    .. math:: \mathrm{ECE} = \sum_b \frac{n_b}{N}\,\big|\mathrm{acc}_b - \mathrm{conf}_b\big|
+    .. math::
+        \mathrm{ECE} = \sum_b \frac{n_b}{N}\,\big|\mathrm{acc}_b - \mathrm{conf}_b\big|,
+        \quad
+        \mathrm{RMSCE} = \Big(\sum_b \frac{n_b}{N}\,
+            (\mathrm{acc}_b - \mathrm{conf}_b)^2\Big)^{1/2},
+        \quad
+        \mathrm{MCE} = \max_b \big|\mathrm{acc}_b - \mathrm{conf}_b\big|
 
     Args:
       probs: ``[N, C]`` class probabilities (top-label ECE) or ``[N]``
@@ -150,16 +159,25 @@ def expected_calibration_error(
         :func:`reliability_diagram`.
       targets: ``[N]`` class ids (``[N, C]`` form) or 0/1 outcomes (``[N]`` form).
       num_bins: number of equal-width bins, a positive int (static).
+      norm: ``"l1"`` (ECE), ``"l2"`` (RMSCE, the square root of the count-weighted
+        mean squared gap) or ``"max"`` (MCE, the largest gap of a bin), as
+        torchmetrics ``CalibrationError(norm=)``.
       axis: the class axis of ``[N, C]`` probabilities.
       where: boolean ``[N]``; False samples are left out.
       axis_name: counts and sums are taken across devices.
 
     Returns:
-      A scalar in [0, 1]; empty bins contribute 0, and so does an empty input. NaN
+      A scalar in [0, 1]; empty bins contribute 0 (their gap counts as 0 for
+      ``"max"``), and so does an empty input. NaN
       when a sample ``where`` keeps has a NaN probability, a probability outside
       [0, 1] or a target that is not a class.
 
-    References: Guo et al. (2017), "On Calibration of Modern Neural Networks".
+    The ``[N, C]`` form matches torchmetrics ``multiclass_calibration_error`` with
+    ``n_bins=num_bins`` (its default is 15) up to the bin a confidence exactly on
+    an edge falls in (torchmetrics' bins are [lo, hi)).
+    References: Guo et al. (2017), "On Calibration of Modern Neural Networks";
+    Naeini et al. (2015), "Obtaining Well Calibrated Probabilities Using Bayesian
+    Binning" (MCE); torchmetrics ``functional/classification/calibration_error.py``.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -168,8 +186,10 @@ def expected_calibration_error(
       >>> round(float(jaxloss.expected_calibration_error(p, y)), 4)
       0.3
     """
+    fn = "expected_calibration_error"
+    checks.check_option(fn, "norm", norm, NORMS)
     d = _reliability(
-        "expected_calibration_error",
+        fn,
         probs,
         targets,
         num_bins,
@@ -177,5 +197,10 @@ def expected_calibration_error(
         where=where,
         axis_name=axis_name,
     )
+    gap = jnp.abs(d.accuracy - d.confidence)
+    if norm == "max":  # an empty bin's gap is 0; NaN statistics stay NaN
+        return jnp.max(gap)
     total = jnp.sum(d.count)
-    return safe_div(jnp.sum(d.count * jnp.abs(d.accuracy - d.confidence)), total)
+    if norm == "l2":
+        return safe_sqrt(safe_div(jnp.sum(d.count * jnp.square(gap)), total))
+    return safe_div(jnp.sum(d.count * gap), total)

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import IDS, SPECS, assert_close, call, draws_random, example, grads
+from helpers import IDS, SPECS, assert_close, call, compiled, draws_random, example, grads
 
 import jaxloss
 
@@ -44,13 +44,14 @@ def test_row_mask_aligns_with_leading_axes(spec):
     if len(shape) < 2:
         pytest.skip(f"{spec.name}'s unreduced loss has one axis")
     mask = np.arange(SMALL) % 3 != 1
-    none = call(spec, ex, reduction="none")
+    masked, none = jax.jit(
+        lambda *a: (
+            call(spec, ex, a, reduction="sum", where=jnp.asarray(mask)),
+            call(spec, ex, a, reduction="none"),
+        )
+    )(*ex.args)
     full = np.broadcast_to(mask.reshape((SMALL,) + (1,) * (len(shape) - 1)), shape)
-    assert_close(
-        call(spec, ex, reduction="sum", where=jnp.asarray(mask)),
-        jnp.sum(jnp.where(full, none, 0.0)),
-        rtol=1e-5,
-    )
+    assert_close(masked, jnp.sum(jnp.where(full, none, 0.0)), rtol=1e-5)
     trailing = jnp.ones(shape[1:], bool)
     if trailing.shape != shape[: trailing.ndim]:
         with pytest.raises(ValueError, match=rf"^jaxloss\.{spec.name}: where has shape"):
@@ -60,25 +61,31 @@ def test_row_mask_aligns_with_leading_axes(spec):
 def test_nan_input_gives_non_finite(spec):
     """An unmasked NaN in any differentiable input never becomes a finite loss."""
     ex = example(spec, batch=SMALL)
+    # "sum" shares "mean"'s code up to the division by the count
+    mean = jax.jit(lambda *a: call(spec, ex, a, reduction="mean"))  # one program for all
     for i in ex.diff_argnums:
         poisoned = list(ex.args)
         index = (1,) * min(poisoned[i].ndim, 2) if i not in spec.shared_args else (0,)
         poisoned[i] = poisoned[i].at[index].set(jnp.nan)
-        # "sum" shares "mean"'s code up to the division by the count
-        value = call(spec, ex, poisoned, reduction="mean")
+        value = mean(*poisoned)
         assert not np.isfinite(float(value)), f"{spec.name}: NaN in argument {i} gave {value}"
 
 
 def test_empty_batch(spec):
     """No examples: 0 for "mean" and "sum", an empty "none", zero gradient."""
     ex = example(spec, batch=0)
-    for reduction in ("mean", "sum"):
-        value = call(spec, ex, reduction=reduction)
+    reductions = ("mean", "sum")
+    results = jax.jit(
+        lambda *a: [
+            (call(spec, ex, a, reduction=r), grads(spec, ex, a, reduction=r)) for r in reductions
+        ]
+    )(*ex.args)
+    for reduction, (value, g) in zip(reductions, results, strict=True):
         assert value.shape == () and float(value) == 0.0, f"{reduction}: {value}"
-        for g in grads(spec, ex, reduction=reduction):
-            assert np.all(np.asarray(g) == 0)
+        assert all(np.all(np.asarray(gi) == 0) for gi in g), reduction
     if spec.unreduced:
-        assert call(spec, ex, reduction="none").shape[0] == 0
+        none = jax.eval_shape(lambda *a: call(spec, ex, a, reduction="none"), *ex.args)
+        assert none.shape[0] == 0
 
 
 def test_infinite_weight_on_masked_rows_cannot_leak(spec):
@@ -92,9 +99,10 @@ def test_infinite_weight_on_masked_rows_cannot_leak(spec):
     where = jnp.asarray(mask) if spec.where_like is None else None
     if where is None:
         pytest.skip(f"{spec.name}'s where masks pixels of an input")
-    assert np.isfinite(float(call(spec, ex, where=where, weight=weight)))
-    for g in grads(spec, ex, where=where, weight=weight):
-        assert np.all(np.isfinite(np.asarray(g)))
+    value, g = compiled(spec, ex, where=where, weight=weight)
+    assert np.isfinite(float(value))
+    for gi in g:
+        assert np.all(np.isfinite(np.asarray(gi)))
 
 
 def test_options_of_the_wrong_type_raise_naming_the_argument(spec):
@@ -119,13 +127,16 @@ def test_traced_hyperparameters_give_the_concrete_value(spec):
         value = ex.kwargs.get(name, default)
         if isinstance(value, bool) or not isinstance(value, float):
             continue
+        traced_fn = jax.jit(lambda v, *a, n=name: call(spec, ex, a, **{n: v}))
         for probe in {value, -1.0, 0.0}:
-            try:
-                concrete = call(spec, ex, **{name: probe})
+            try:  # a Python float, seen concretely while tracing
+                concrete = jax.jit(lambda *a, n=name, v=probe: call(spec, ex, a, **{n: v}))(
+                    *ex.args
+                )
             except (TypeError, ValueError):
-                continue  # out of its documented range: refused eagerly
+                continue  # out of its documented range: refused
             try:
-                traced = jax.jit(lambda v, n=name: call(spec, ex, **{n: v}))(probe)
+                traced = traced_fn(probe, *ex.args)
             except (TypeError, ValueError):
                 continue  # refused at trace time, also fine
             np.testing.assert_allclose(

@@ -3,6 +3,7 @@ seed 001's KL, optax's, and zeros / disjoint supports / extreme log-variances.""
 
 from __future__ import annotations
 
+import functools
 import re
 
 import jax
@@ -359,3 +360,121 @@ def test_option_type_errors(call_, message):
 def test_axis_out_of_range_raises():
     with pytest.raises(ValueError, match=r"^jaxloss\.kl_divergence: axis=2 is out of range"):
         jaxloss.kl_divergence(jnp.ones((2, 3)) / 3, jnp.ones((2, 3)) / 3, axis=2)
+
+
+# ---------------------------------------------------------------- generalized KL, distillation
+
+
+def test_generalized_kl_divergence_matches_optax():
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    t = np.exp(rng.standard_normal((3, 4, 5))).astype(np.float32)
+    t[0, :, 1] = 0.0  # zero targets: 0 log 0 = 0
+    w, m = rng.uniform(size=(3, 4)), rng.random((3, 4)) < 0.7
+
+    @jax.jit
+    def run(x, t):
+        loss = functools.partial(jaxloss.generalized_kl_divergence, weight=w, where=m)
+        out = {r: loss(x, t, reduction=r) for r in ("mean", "sum", "none")}
+        return out, jax.grad(lambda *a: loss(*a, reduction="sum"), (0, 1))(x, t)
+
+    out, (gx, gt) = run(jnp.asarray(x), jnp.asarray(t))
+    ref = np.asarray(optax.generalized_kl_divergence(x, t), np.float64)
+    wm = w * m
+    assert_close(out["none"], wm * ref, rtol=1e-5)
+    assert_close(
+        (out["sum"], out["mean"]), (np.sum(wm * ref), np.sum(wm * ref) / m.sum()), rtol=1e-5
+    )
+    gx_ref, gt_ref = jax.grad(lambda *a: jnp.sum(wm * optax.generalized_kl_divergence(*a)), (0, 1))(
+        jnp.asarray(x), jnp.asarray(t)
+    )
+    assert_close(gx, gx_ref, rtol=1e-5, atol=1e-6)
+    positive = t > 0  # optax's target gradient is NaN at a zero target; jaxloss's is 0
+    assert_close(np.asarray(gt)[positive], np.asarray(gt_ref)[positive], rtol=1e-5, atol=1e-6)
+    assert np.all(np.isfinite(gt))
+    assert jaxloss.convex_kl_divergence is jaxloss.generalized_kl_divergence  # optax's alias
+
+
+def test_generalized_kl_divergence_distributions_zeros_and_invalid_targets():
+    rng = np.random.default_rng(12)
+    p, q = _simplex(rng, 4, 3), _simplex(rng, 4, 3, zeros=False)
+    x = jnp.array([[-jnp.inf, 0.0, 1.0], [0.0, 0.0, 0.0]])  # a zero measure under a zero target
+    t = jnp.array([[0.0, 1.0, 2.0], [1.0, -1.0, 1.0]])  # a negative target: NaN for its row
+
+    @jax.jit
+    def run(log_q, p, x, t):
+        def first_row(a):
+            return jaxloss.generalized_kl_divergence(a, t, reduction="none")[0]
+
+        return (
+            jaxloss.generalized_kl_divergence(log_q, p, reduction="none"),
+            jax.value_and_grad(first_row)(x),
+            jaxloss.generalized_kl_divergence(x, t, reduction="none")[1],
+        )
+
+    normalised, (value, g), invalid = run(jnp.log(q), p, x, t)
+    assert_close(normalised, _np_kl(p, q), rtol=1e-5)  # distributions: the KL divergence
+    # term by term: 0 (zero target, zero measure), 1 (log 1 - 0) + 1 - 1, 2 (log 2 - 1) + e - 2
+    assert_close(value, 2 * np.log(2) + np.e - 4, rtol=1e-6)
+    assert np.all(np.isfinite(g)) and np.isnan(float(invalid))
+
+
+@pytest.mark.parametrize("temperature", (1.0, 2.5))
+def test_distillation_loss_matches_torch(temperature):
+    rng = np.random.default_rng(13)
+    s, t = 3 * rng.standard_normal((2, 6, 5)), 3 * rng.standard_normal((2, 6, 5))
+    ts, tt = (torch.tensor(a, requires_grad=True) for a in (s, t))
+    expected = temperature**2 * F.kl_div(
+        F.log_softmax(ts.reshape(12, 5) / temperature, -1),
+        F.log_softmax(tt.reshape(12, 5) / temperature, -1),
+        log_target=True,
+        reduction="batchmean",
+    )
+    expected.backward()
+    w, m = rng.uniform(size=(2, 6)), rng.random((2, 6)) < 0.6
+
+    @jax.jit
+    def run(s, t, temperature):
+        loss = functools.partial(jaxloss.distillation_loss, temperature=temperature)
+        return (
+            jax.value_and_grad(loss, (0, 1))(s, t),
+            loss(s, t, reduction="none"),
+            loss(s, t, weight=w, where=m, reduction="mean"),
+            loss(jnp.moveaxis(s, -1, 1), jnp.moveaxis(t, -1, 1), axis=1, reduction="none"),
+        )
+
+    (value, grads), none, weighted, first = run(jnp.asarray(s), jnp.asarray(t), temperature)
+    assert ts.grad is not None and tt.grad is not None
+    assert_close(
+        (value, *grads), (expected.item(), ts.grad.numpy(), tt.grad.numpy()), rtol=1e-5, atol=1e-7
+    )
+    rows = temperature**2 * _np_kl(_np_softmax(t / temperature), _np_softmax(s / temperature))
+    assert_close((none, first), (rows, rows), rtol=1e-5)
+    assert_close(weighted, np.sum(w * m * rows) / m.sum(), rtol=1e-5)
+
+
+def test_distillation_loss_extremes_and_temperature():
+    s = jnp.array([[1e4, -1e4, 0.0], [0.0, 1.0, 2.0]])
+    t = jnp.array([[-1e4, 1e4, 0.0], [-jnp.inf, 0.0, 3.0]])  # a class outside the teacher's support
+    traced = jax.jit(
+        lambda s, t, temp: jax.value_and_grad(
+            lambda *a: jaxloss.distillation_loss(*a, temperature=temp, reduction="sum"), (0, 1)
+        )(s, t)
+    )
+    value, grads = traced(s, t, 2.0)
+    assert all(np.all(np.isfinite(g)) for g in grads)
+    # 4 KL: the teacher's class 1 under the student's log-probability -1e4 (T = 2)
+    rows = [
+        4 * 1e4,
+        4
+        * _np_kl(
+            _np_softmax(np.array([-np.inf, 0.0, 1.5])), _np_softmax(np.array([0.0, 0.5, 1.0]))
+        ),
+    ]
+    assert_close(value, np.sum(rows), rtol=1e-6)
+    assert np.isnan(float(traced(s, t, -1.0)[0]))  # a traced temperature out of range
+    with pytest.raises(
+        ValueError,
+        match=re.escape("jaxloss.distillation_loss: temperature must be in (0.0, inf]; got 0.0"),
+    ):
+        jaxloss.distillation_loss(s, t, temperature=0.0)

@@ -1,14 +1,15 @@
-"""Which loss to use: the decision guides of the sources, as code.
+"""Which loss to use: the usual decision guides for choosing a loss, as code.
 
-``recommend`` encodes a loss-selection decision tree and quick-reference table,
-a loss-choice table for imbalance, outliers and calibration, and a quick
-decision guide for generative, language and preference models (with the usual
-advice for sparse segmentation masks). It returns ranked jaxloss
-names, each with a one-line reason, the options to set and the sources that
-give the advice.
+``recommend`` encodes the common advice for regression (outliers, intervals),
+classification (imbalance, calibration, margins), segmentation (sparse masks,
+boundaries, thin structures), detection, metric learning, generative, language
+and preference models, each suggestion citing the papers or documentation it
+comes from. It returns ranked ``Recommendation`` s: the jaxloss name, a
+one-line reason, the options to set, the sources, and ``loss``, the configured
+function.
 """
 
-from jaxloss.app.recommend.decide import recommend
+from jaxloss.app.recommend.decide import ALIASES, recommend
 from jaxloss.app.recommend.scenario import (
     GENERATIVE,
     IMBALANCE,
@@ -21,6 +22,7 @@ from jaxloss.app.recommend.scenario import (
 )
 
 __all__ = [
+    "ALIASES",
     "GENERATIVE",
     "IMBALANCE",
     "LM_OBJECTIVES",

@@ -45,8 +45,13 @@ _BY_TASK: dict[str, Callable[[Scenario], list[Recommendation]]] = {
     "generative": representation.generative,
     "language_model": representation.language_model,
     "preference": representation.preference,
+    "face_recognition": representation.face_recognition,
+    "ranking": representation.ranking,
+    "sequence_transcription": representation.sequence_transcription,
+    "moe_router": representation.moe_router,
 }
-_ALIASES = {
+# other names for the tasks (None: classification, resolved by the options)
+ALIASES = {
     "classification": None,  # resolved by labels_per_sample / num_classes
     "multi-class": "multiclass",
     "multi-label": "multilabel",
@@ -60,6 +65,14 @@ _ALIASES = {
     "vae": "generative",
     "gan": "generative",
     "diffusion": "generative",
+    "face_verification": "face_recognition",
+    "faces": "face_recognition",
+    "learning_to_rank": "ranking",
+    "speech": "sequence_transcription",
+    "ocr": "sequence_transcription",
+    "asr": "sequence_transcription",
+    "moe": "moe_router",
+    "rl": "preference",
 }
 
 
@@ -79,16 +92,22 @@ def recommend(
     overconfidence: bool = False,
     margin: bool = False,
     boundaries: bool = False,
+    thin_structures: bool = False,
     uncertainty: bool = False,
     data: str | None = None,
     model: str | None = None,
     objective: str | None = None,
     vocab_size: int | None = None,
 ) -> list[Recommendation]:
-    """Ranked losses for a task, following the sources' decision guides.
+    """Ranked losses for a task, following published decision guides and papers.
+
+    Each ``Recommendation`` carries a one-line reason, the options to set, the
+    papers or documentation behind the advice, and ``loss``: the configured
+    function, ready to call.
 
     Args:
-      task: one of ``TASKS`` (or an alias: ``classification``, ``llm``, ``gan``...).
+      task: one of ``TASKS``, or an alias from ``ALIASES`` (``classification``,
+        ``llm``, ``gan``, ``face_verification``, ``speech``, ``moe``...).
       imbalance: ``none``, ``moderate`` (e.g. 10-30% positives), ``severe``
         (1-10%) or ``extreme`` (< 1%, detection's background). Derived from
         ``positive_rate`` when that is given instead.
@@ -102,14 +121,17 @@ def recommend(
       overconfidence: predictions need calibrating (label smoothing).
       margin: a margin-based, SVM-style objective is wanted.
       boundaries: segmentation where object boundaries matter most.
+      thin_structures: segmentation of thin, connected structures (vessels,
+        roads, neurons).
       uncertainty: regression that must report intervals or a variance.
       data: metric learning's supervision: ``pairs``, ``triplets``, ``labels``,
         ``in_batch`` or ``scores``.
       model: generative models: ``vae``, ``gan``, ``diffusion``,
         ``image_to_image`` or ``style_transfer``.
       objective: language models (``causal``, ``masked``, ``seq2seq``,
-        ``contrastive``) or preference learning (``rlhf``, ``reward_model``,
-        ``dpo``).
+        ``contrastive``) or preference learning and RL (``rlhf``,
+        ``reward_model``, ``dpo``, ``reference_free`` for no reference model,
+        ``verifiable_rewards`` for rewards a program checks).
       vocab_size: language models; 32768 or more puts the fused loss first.
 
     Returns:
@@ -119,8 +141,14 @@ def recommend(
       >>> import jaxloss
       >>> [r.name for r in jaxloss.recommend("regression", outliers="some")]
       ['huber_loss', 'l1_loss', 'mse_loss']
+      >>> best = jaxloss.recommend("regression", outliers="some")[0]
+      >>> best.call()
+      'huber_loss(..., delta=1.0)'
+      >>> import jax.numpy as jnp
+      >>> float(best.loss(jnp.array([0.0, 3.0]), jnp.array([0.0, 0.0])))
+      1.25
     """
-    key = _ALIASES.get(task, task)
+    key = ALIASES.get(task, task)
     if task in ("vae", "gan", "diffusion") and model is None:
         model = task
     if key is None:
@@ -129,7 +157,10 @@ def recommend(
         )
         key = "multilabel" if multi else "binary" if num_classes in (None, 2) else "multiclass"
     if key not in _BY_TASK:
-        checks.fail("recommend", f"task must be one of {TASKS} (or an alias); got {task!r}")
+        checks.fail(
+            "recommend",
+            f"task must be one of {TASKS} or an alias ({', '.join(sorted(ALIASES))}); got {task!r}",
+        )
     if outliers is True:
         outliers = "some"
     elif outliers is False:
@@ -151,10 +182,14 @@ def recommend(
         overconfidence=bool(overconfidence),
         margin=bool(margin),
         boundaries=bool(boundaries),
+        thin_structures=bool(thin_structures),
         uncertainty=bool(uncertainty),
         data=data,
         model=model,
         objective=objective,
         vocab_size=vocab_size,
     )
-    return _BY_TASK[key](scenario)
+    ranked = _BY_TASK[key](scenario)
+    if not ranked:
+        checks.fail("recommend", f"no loss for task {task!r} is available in this installation")
+    return ranked

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import DTypeLike
 
 from jaxloss._core import checks
 from jaxloss._core.classes import class_axis_pair, move_class_axis
@@ -94,6 +95,7 @@ def binary_cross_entropy_with_logits(
     logits: ArrayLike,
     targets: ArrayLike,
     *,
+    label_smoothing: float | Array = 0.0,
     weight: ArrayLike | None = None,
     pos_weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
@@ -104,9 +106,14 @@ def binary_cross_entropy_with_logits(
 
     .. math:: \ell_i = -w_i\big(p_w\, y_i \log\sigma(x_i) + (1 - y_i)\log\sigma(-x_i)\big)
 
+    with the targets smoothed towards 1/2 first,
+    :math:`y \leftarrow (1 - \varepsilon)\,y + \varepsilon / 2`.
+
     Args:
       logits: ``[...]``; multi-label is the same call on ``[B, L]``.
       targets: same shape, in [0, 1] (soft targets allowed); others give NaN.
+      label_smoothing: :math:`\varepsilon` in [0, 1] (Keras' ``label_smoothing``;
+        segmentation_models_pytorch's ``smooth_factor`` s is ``2 s``).
       weight: aligned with the leading axes of ``[...]``; rescales each element.
       pos_weight: broadcastable to ``[...]`` (e.g. ``[L]`` for the last axis);
         weights positives, e.g. ``num_negatives / num_positives`` for imbalance.
@@ -118,9 +125,10 @@ def binary_cross_entropy_with_logits(
       A scalar, or ``[...]`` for ``reduction="none"``.
 
     Matches ``torch.nn.functional.binary_cross_entropy_with_logits`` and optax
-    ``sigmoid_binary_cross_entropy``. Both log-sigmoids share one ``exp(-|x|)``,
-    so value and gradient cost two transcendentals per element; finite for any
-    finite logit.
+    ``sigmoid_binary_cross_entropy`` (on targets smoothed as above), and Keras
+    ``BinaryCrossentropy(from_logits=True, label_smoothing=)`` per element. Both
+    log-sigmoids share one ``exp(-|x|)``, so value and gradient cost two
+    transcendentals per element; finite for any finite logit.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -129,23 +137,37 @@ def binary_cross_entropy_with_logits(
       0.6931
     """
     fn = "binary_cross_entropy_with_logits"
+    smoothing_ok = checks.option_in_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     x, t, _ = prepare_pair(fn, "logits", jnp.asarray(logits), jnp.asarray(targets), where)
     valid = _unit_interval(fn, "targets", t)
+    t = _smooth_binary(t, label_smoothing)
     if pos_weight is None:
         loss = bce_logits(x, t)
     else:
-        pos_weight = jnp.asarray(pos_weight)
-        checks.check_numeric(fn, "pos_weight", pos_weight)
-        checks.check_broadcastable(fn, "pos_weight", pos_weight, x.shape)
-        loss = bce_logits_pos_weight(x, t, pos_weight.astype(x.dtype))
+        loss = bce_logits_pos_weight(x, t, _pos_weight(fn, pos_weight, x.shape, x.dtype))
     return reduce_loss(
-        jnp.where(valid, loss, jnp.nan),
+        checks.nan_unless(smoothing_ok, jnp.where(valid, loss, jnp.nan)),
         fn=fn,
         reduction=reduction,
         weight=weight,
         where=where,
         axis_name=axis_name,
     )
+
+
+def _smooth_binary(t: Array, label_smoothing: float | Array) -> Array:
+    """Targets pulled towards 1/2: :math:`(1 - \varepsilon) t + \varepsilon / 2` (Keras)."""
+    if not checks.may_be_nonzero(label_smoothing):
+        return t
+    return t + jnp.asarray(label_smoothing, t.dtype) * (0.5 - t)
+
+
+def _pos_weight(fn: str, pos_weight: ArrayLike, shape: tuple[int, ...], dtype: DTypeLike) -> Array:
+    """``pos_weight`` checked to be numeric and to broadcast to ``shape``."""
+    pos_weight = jnp.asarray(pos_weight)
+    checks.check_numeric(fn, "pos_weight", pos_weight)
+    checks.check_broadcastable(fn, "pos_weight", pos_weight, shape)
+    return pos_weight.astype(dtype)
 
 
 def _focal_alpha(fn: str, alpha: float | Array) -> Array | None:
@@ -169,6 +191,8 @@ def sigmoid_focal_loss(
     *,
     alpha: float | Array | None = 0.25,
     gamma: float = 2.0,
+    label_smoothing: float | Array = 0.0,
+    pos_weight: ArrayLike | None = None,
     weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -181,6 +205,9 @@ def sigmoid_focal_loss(
         1 - p_t = y\,\sigma(-x) + (1 - y)\,\sigma(x), \quad
         \alpha_t = \alpha y + (1 - \alpha)(1 - y)
 
+    where :math:`\mathrm{BCE} = -(p_w\, y \log\sigma(x) + (1 - y)\log\sigma(-x))` and
+    the targets are smoothed first, :math:`y \leftarrow (1 - \varepsilon)\,y + \varepsilon / 2`.
+
     Args:
       logits: ``[...]``.
       targets: same shape, in [0, 1]; others give NaN.
@@ -188,6 +215,12 @@ def sigmoid_focal_loss(
         disables it (torchvision's convention), traced or not; above 1 raises
         (a traced one gives NaN).
       gamma: focusing exponent >= 0; 0 is BCE (times alpha).
+      label_smoothing: :math:`\varepsilon` in [0, 1], Keras'
+        ``BinaryFocalCrossentropy(label_smoothing=)``; the smoothed targets enter
+        the cross-entropy, :math:`p_t` and :math:`\alpha_t`.
+      pos_weight: :math:`p_w`, broadcastable to ``[...]``; multiplies the positive
+        term of the cross-entropy, as ``pos_weight`` in
+        :func:`binary_cross_entropy_with_logits` (torch's); the focal factor is unchanged.
       weight: aligned with the leading axes of ``[...]``; rescales each element.
       where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
@@ -196,8 +229,11 @@ def sigmoid_focal_loss(
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
 
-    Matches ``torchvision.ops.sigmoid_focal_loss`` and optax ``sigmoid_focal_loss``;
-    unlike torchvision the default reduction is ``"mean"``. Gradients are finite
+    Matches ``torchvision.ops.sigmoid_focal_loss``, optax ``sigmoid_focal_loss`` and
+    segmentation_models_pytorch ``FocalLoss`` (binary); unlike torchvision the
+    default reduction is ``"mean"``. Keras ``BinaryFocalCrossentropy`` is
+    ``alpha=None`` (or ``apply_class_balancing=True``: ``alpha``) with its
+    ``from_logits=True``, averaged over its last axis. Gradients are finite
     at confident logits for every gamma >= 0 (and Hessians for gamma >= 2).
     References: Lin et al. (2017), "Focal Loss for Dense Object Detection".
 
@@ -209,10 +245,16 @@ def sigmoid_focal_loss(
     fn = "sigmoid_focal_loss"
     gamma_ok = checks.option_in_range(fn, "gamma", gamma, low=0.0)
     alpha_ok = None if alpha is None else _focal_alpha(fn, alpha)
+    smoothing_ok = checks.option_in_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     x, t, _ = prepare_pair(fn, "logits", jnp.asarray(logits), jnp.asarray(targets), where)
     valid = _unit_interval(fn, "targets", t)
+    t = _smooth_binary(t, label_smoothing)
     log_p, log_not_p = log_sigmoid_pair(x)
-    ce = -(t * log_p + (1.0 - t) * log_not_p)
+    if pos_weight is None:
+        ce = -(t * log_p + (1.0 - t) * log_not_p)
+    else:
+        pw = _pos_weight(fn, pos_weight, x.shape, x.dtype)
+        ce = -(pw * t * log_p + (1.0 - t) * log_not_p)
     p, not_p = sigmoid_pair(x)
     one_minus_pt = t * not_p + (1.0 - t) * p
     loss = ce * power(one_minus_pt, gamma)
@@ -222,6 +264,7 @@ def sigmoid_focal_loss(
         a = jnp.asarray(alpha, x.dtype)
         loss = jnp.where(a >= 0, (a * t + (1.0 - a) * (1.0 - t)) * loss, loss)
     loss = checks.nan_unless(alpha_ok, checks.nan_unless(gamma_ok, jnp.where(valid, loss, jnp.nan)))
+    loss = checks.nan_unless(smoothing_ok, loss)
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
     )

@@ -1,5 +1,6 @@
-"""Margin losses on scores: binary hinges on {-1, +1} (or {0, 1}) targets, and the
-multi-class SVM losses on ``[..., C]`` scores with integer targets.
+"""Margin losses on scores: binary hinges on {-1, +1} (or {0, 1}) targets, the
+multi-class SVM losses on ``[..., C]`` scores with integer targets, and the
+multi-label margin loss on lists of target classes.
 
 Scores are not passed through a sigmoid or softmax; a target outside the accepted
 values gives NaN (:func:`jaxloss.checked` names it).
@@ -18,7 +19,8 @@ from jaxloss._core.classes import (
     reduce_classwise,
     signed_targets,
 )
-from jaxloss._core.reduce import prepare_pair, reduce_loss
+from jaxloss._core.numerics import upcast
+from jaxloss._core.reduce import fill_masked, mask_of, prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "hinge_loss",
     "multi_margin_loss",
     "multiclass_hinge_loss",
+    "multilabel_margin_loss",
     "squared_hinge_loss",
 ]
 
@@ -291,3 +294,82 @@ def multiclass_hinge_loss(
     one_hot = jax.nn.one_hot(labels, x.shape[-1], dtype=x.dtype)
     loss = jnp.max(x + 1.0 - one_hot, axis=-1) - pick(x, labels)
     return reduce_classwise(loss, rows, fn=fn, reduction=reduction, axis_name=axis_name)
+
+
+def multilabel_margin_loss(
+    scores: ArrayLike,
+    targets: ArrayLike,
+    *,
+    axis: int = -1,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    r"""Multi-label margin loss: every target class must outscore every other class by 1.
+
+    .. math:: \ell_i = \frac{1}{C}\sum_{k < K_i}\;\sum_{j \notin Y_i}
+              \max\big(0, 1 - (s_{i\,y_{ik}} - s_{ij})\big)
+
+    where :math:`y_{i0}, y_{i1}, \dots` are the target classes of row i up to its
+    first -1 (:math:`K_i` of them) and :math:`Y_i` their set.
+
+    Args:
+      scores: ``[..., C]``.
+      targets: integer class ids, the shape of ``scores``: each row lists its
+        target classes, ended by the first -1 (what follows is ignored; a row
+        without targets costs 0). An id outside [0, C) before the end gives NaN.
+      axis: the class axis of ``scores`` and ``targets``; ``axis=1`` is
+        PyTorch's ``[N, C, ...]``.
+      weight: aligned with the leading axes of ``[...]``; rescales each row.
+      where: aligned with the leading axes of ``[...]``; False rows are left out.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+      axis_name: mapped axes the mean and sum run over.
+
+    Returns:
+      A scalar, or ``[...]`` for ``reduction="none"``.
+
+    Matches ``torch.nn.functional.multilabel_margin_loss``, including a class
+    listed twice counting twice and a zero gradient where a margin is met exactly.
+    References: Crammer & Singer (2003), "A Family of Additive Online Algorithms
+    for Category Ranking"; PyTorch ``aten/src/ATen/native/LossMultiLabelMargin.cpp``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> s = jnp.array([[0.1, 0.2, 0.4, 0.8]])
+      >>> round(float(jaxloss.multilabel_margin_loss(s, jnp.array([[3, 0, -1, 1]]))), 4)
+      0.85
+    """
+    fn = "multilabel_margin_loss"
+    s, t = jnp.asarray(scores), jnp.asarray(targets)
+    checks.check_floating(fn, "scores", s)
+    if not jnp.issubdtype(t.dtype, jnp.integer):
+        checks.fail(fn, f"targets must be integer class ids; got dtype {t.dtype}", TypeError)
+    checks.check_same_shape(fn, "scores", s, "targets", t)
+    if s.ndim == 0:
+        checks.fail(fn, "scores must have a class axis [..., C]; got shape ()")
+    s, t = move_class_axis(fn, axis, s, t)
+    num_classes = s.shape[-1]
+    mask = mask_of(fn, where, s.shape[:-1])
+    (x,) = upcast(s)
+    if mask is not None:
+        x, t = fill_masked(mask[..., None], x, 0.0), fill_masked(mask[..., None], t, -1)
+    listed = jnp.cumsum(t == -1, axis=-1) == 0  # before the first -1
+    in_range = (t >= 0) & (t < num_classes)
+    checks.require(fn, "targets", ~listed | in_range, t, f"a class id in [0, {num_classes}) or -1")
+    bad = jnp.any(listed & ~in_range, axis=-1)
+    hits = jax.nn.one_hot(jnp.where(listed & in_range, t, -1), num_classes, dtype=x.dtype)
+    counts = jnp.sum(hits, axis=-2)  # how often each class is listed
+    others = (counts == 0).astype(x.dtype)
+    margin = 1.0 - x[..., :, None] + x[..., None, :]  # [..., target class, other class]
+    # 0 * margin keeps a NaN score NaN; the gradient is 0 where the margin is met
+    hinge = jnp.where(margin > 0, margin, 0.0 * margin)
+    loss = jnp.einsum("...c,...cj,...j->...", counts, hinge, others) / num_classes
+    return reduce_loss(
+        jnp.where(bad, jnp.nan, loss),
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        where=mask,
+        axis_name=axis_name,
+    )

@@ -215,6 +215,7 @@ def softmax_focal_loss(
     *,
     alpha: float | ArrayLike | None = None,
     gamma: float = 2.0,
+    label_smoothing: float | Array = 0.0,
     ignore_index: int = -100,
     axis: int = -1,
     where: ArrayLike | None = None,
@@ -225,11 +226,19 @@ def softmax_focal_loss(
 
     .. math:: \ell_i = \alpha_{y_i}\,(1 - p_{i y_i})^\gamma\,(-\log p_{i y_i})
 
+    With label smoothing :math:`\varepsilon` each class c enters with its smoothed
+    target :math:`q_c = (1 - \varepsilon)[c = y_i] + \varepsilon / C`:
+
+    .. math:: \ell_i = \sum_c \alpha_c\, q_c\,(1 - p_{ic})^\gamma\,(-\log p_{ic})
+
     Args:
       logits: ``[..., C]``.
       targets: integer ``[...]``; ``ignore_index`` entries are left out.
       alpha: ``None`` (1), a scalar, or a ``[C]`` vector of per-class factors, >= 0.
       gamma: focusing exponent >= 0; 0 is cross-entropy.
+      label_smoothing: :math:`\varepsilon` in [0, 1], as Keras
+        ``CategoricalFocalCrossentropy(label_smoothing=)``; classes with a
+        ``-inf`` logit (a masked vocabulary) are skipped, as in :func:`cross_entropy`.
       ignore_index: integer targets equal to it contribute nothing.
       axis: the class axis of ``logits``; ``axis=1`` is PyTorch's ``[N, C, d1, ...]``.
       where: aligned with the leading axes of ``[...]``; extra rows to leave out.
@@ -240,11 +249,14 @@ def softmax_focal_loss(
       The mean over counted targets (``alpha`` does not enter the denominator), the
       sum, or ``[...]``.
 
-    The common tutorial ``FocalLoss`` (``alpha * (1 - exp(-CE)) ** gamma * CE``), generalised
-    to per-class alpha and ``ignore_index``. :math:`1 - p_t` is computed as
+    The common tutorial ``FocalLoss`` (``alpha * (1 - exp(-CE)) ** gamma * CE``),
+    generalised to per-class alpha and ``ignore_index``; Keras
+    ``CategoricalFocalCrossentropy`` (one-hot targets, ``from_logits=True``) is
+    this loss with its default ``alpha=0.25``. :math:`1 - p_t` is computed as
     ``-expm1(-CE)`` so it stays exact for confident predictions, and gradients are
-    finite there for every gamma >= 0. A traced ``alpha`` or ``gamma`` out of its
-    range gives NaN (:func:`jaxloss.checked` names it). References: Lin et al. (2017).
+    finite there for every gamma >= 0. A traced ``alpha``, ``gamma`` or
+    ``label_smoothing`` out of its range gives NaN (:func:`jaxloss.checked` names
+    it). References: Lin et al. (2017).
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -259,20 +271,42 @@ def softmax_focal_loss(
             alpha = jnp.asarray(alpha)
         alpha_ok = checks.option_in_range(fn, "alpha", alpha, low=0.0)
     (logits,) = move_class_axis(fn, axis, logits)
+    smoothing_ok = checks.option_in_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     x, rows = logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
     labels = rows.labels
     ce = softmax_cross_entropy_rows(x, labels)
     loss = power(-jnp.expm1(-ce), gamma) * ce
+    class_alpha = None
     if alpha is not None:
-        alpha = jnp.asarray(alpha, x.dtype)
-        if alpha.ndim == 1:
-            checks.class_weights(fn, alpha, x.shape[-1], "alpha")
-            alpha = alpha[labels]
-        elif alpha.ndim > 1:
-            checks.fail(fn, f"alpha must be a scalar or a [C] vector; got shape {alpha.shape}")
-        loss = alpha * loss
+        class_alpha = jnp.asarray(alpha, x.dtype)
+        if class_alpha.ndim == 1:
+            checks.class_weights(fn, class_alpha, x.shape[-1], "alpha")
+            loss = class_alpha[labels] * loss
+        elif class_alpha.ndim > 1:
+            checks.fail(
+                fn, f"alpha must be a scalar or a [C] vector; got shape {class_alpha.shape}"
+            )
+        else:
+            loss = class_alpha * loss
+    if checks.may_be_nonzero(label_smoothing):
+        smooth = _focal_smoothing_rows(x, gamma, class_alpha)
+        loss = (1.0 - label_smoothing) * loss + label_smoothing * smooth
+    loss = checks.nan_unless(smoothing_ok, loss)
     loss = checks.nan_unless(alpha_ok, checks.nan_unless(gamma_ok, loss))
     return reduce_classwise(loss, rows, fn=fn, reduction=reduction, axis_name=axis_name)
+
+
+def _focal_smoothing_rows(x: Array, gamma: float, alpha: Array | None) -> Array:
+    r"""Per row, :math:`\frac1C \sum_c \alpha_c (1 - p_c)^\gamma (-\log p_c)` over
+    the classes whose logit is not ``-inf``."""
+    shifted, lse = shifted_logsumexp(x)
+    live = x > -jnp.inf
+    # double where: a skipped class's -inf log-probability never reaches a gradient
+    log_probs = jnp.where(live, shifted - lse[..., None], 0.0)
+    terms = power(-jnp.expm1(log_probs), gamma) * -log_probs
+    if alpha is not None:
+        terms = alpha * terms
+    return jnp.sum(jnp.where(live, terms, 0.0), axis=-1) / x.shape[-1]
 
 
 def poly1_cross_entropy(

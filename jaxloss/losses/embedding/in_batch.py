@@ -4,7 +4,8 @@ Embeddings are ``[B, D]``. Each row is compared with every other row of the
 batch; with ``axis_name`` the candidates are gathered from every device, so a
 data-parallel run equals the single-device loss on the global batch (the
 distributed-CLIP trick). ``where`` masks rows: a masked row is neither an anchor
-nor anyone's candidate.
+nor anyone's candidate. The similarity matrices are computed at
+``jax.lax.Precision.HIGHEST`` (see :mod:`._common`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._core import checks
-from jaxloss._core.numerics import masked_logsumexp, normalize, upcast
+from jaxloss._core.numerics import normalize, upcast
 from jaxloss._core.reduce import (
     examples_interact,
     fill_masked,
@@ -23,22 +24,26 @@ from jaxloss._core.reduce import (
 )
 from jaxloss._core.sharding import gather, gather_invariant
 from jaxloss._core.types import Array, ArrayLike, AxisName, Scalar
-from jaxloss.losses.embedding._common import batch_rows, empty_batch, labelled_rows
+from jaxloss.losses.embedding._common import (
+    batch_rows,
+    cosine_matrix,
+    empty_batch,
+    masked_lse,
+    matmul_t,
+)
 
 __all__ = [
     "clip_loss",
     "cosent_loss",
     "info_nce_loss",
     "multiple_negatives_ranking_loss",
-    "ntxent_loss",
-    "supervised_contrastive_loss",
 ]
 
 
 def _cross_entropy_rows(scores: Array, target: Array, candidates: Array) -> Array:
     """-log softmax(scores)[target] per row over the valid candidate columns."""
     picked = jnp.take_along_axis(scores, target[:, None], axis=1)[:, 0]
-    return masked_logsumexp(scores, candidates[None, :]) - picked
+    return masked_lse(scores, candidates[None, :]) - picked
 
 
 def _hard_negatives(
@@ -116,7 +121,7 @@ def multiple_negatives_ranking_loss(
             [candidates, normalize(gather(n, axis_name)).reshape(-1, a.shape[1])]
         )
         valid = jnp.concatenate([valid, jnp.repeat(every_mask, n.shape[1])])
-    scores = scale * normalize(a) @ candidates.T
+    scores = scale * matmul_t(normalize(a), candidates)
     loss = _cross_entropy_rows(scores, offset + jnp.arange(a.shape[0]), valid)
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
@@ -173,7 +178,7 @@ def info_nce_loss(
             return empty_batch(
                 fn, q.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
             )
-        scores = normalize(q) @ normalize(every_k).T / temperature
+        scores = cosine_matrix(q, every_k) / temperature
         loss = _cross_entropy_rows(scores, offset + jnp.arange(q.shape[0]), every_mask)
     else:
         (q, k), mask = prepare_arrays(
@@ -193,7 +198,11 @@ def info_nce_loss(
             neg = fill_masked(None if mask is None else mask[:, None, None], neg, 0.0)
         qn, neg = normalize(q), normalize(neg)
         positive = jnp.sum(qn * normalize(k), -1, keepdims=True)
-        negative = jnp.einsum("bd,bmd->bm", qn, neg) if paired else qn @ neg.T
+        negative = (
+            jnp.einsum("bd,bmd->bm", qn, neg, precision=jax.lax.Precision.HIGHEST)
+            if paired
+            else matmul_t(qn, neg)
+        )
         scores = jnp.concatenate([positive, negative], axis=1) / temperature
         loss = jax.nn.logsumexp(scores, axis=1) - scores[:, 0]
     return reduce_loss(
@@ -256,8 +265,8 @@ def clip_loss(
         )
     u, v, every_u, every_v = (normalize(x) for x in (u, v, every_u, every_v))
     target = offset + jnp.arange(u.shape[0])
-    to_text = _cross_entropy_rows(logit_scale * u @ every_v.T, target, every_mask)
-    to_image = _cross_entropy_rows(logit_scale * v @ every_u.T, target, every_mask)
+    to_text = _cross_entropy_rows(logit_scale * matmul_t(u, every_v), target, every_mask)
+    to_image = _cross_entropy_rows(logit_scale * matmul_t(v, every_u), target, every_mask)
     return reduce_loss(
         0.5 * (to_text + to_image),
         fn=fn,
@@ -265,132 +274,6 @@ def clip_loss(
         weight=weight,
         where=mask,
         axis_name=axis_name,
-    )
-
-
-@examples_interact
-def ntxent_loss(
-    embeddings: ArrayLike,
-    labels: ArrayLike,
-    *,
-    temperature: float = 0.07,
-    weight: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
-    axis_name: AxisName = None,
-) -> Array:
-    r"""NT-Xent (SimCLR): each positive pair against the anchor's negatives.
-
-    .. math::
-        \ell_{ij} = -\log \frac{e^{s_{ij}}}{e^{s_{ij}} + \sum_{k:\,y_k \ne y_i} e^{s_{ik}}},
-        \qquad s_{ij} = \cos(z_i, z_j)/\tau
-
-    for every pair i != j with :math:`y_i = y_j`; the mean is over those pairs.
-
-    Args:
-      embeddings: ``[B, D]``. labels: ``[B]`` integers; equal labels mark positive
-        pairs (e.g. the two views of an image). A NaN label (or a non-finite
-        embedding) of a valid row makes the loss NaN.
-      temperature: tau > 0.
-      weight, where: ``[B]``.
-
-    Returns:
-      A scalar, or ``[B]`` (each anchor's summed pair losses) for ``reduction="none"``.
-
-    Matches optax ``ntxent`` and pytorch-metric-learning ``NTXentLoss``.
-    References: Chen et al. (2020), "A Simple Framework for Contrastive Learning".
-
-    Example:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> z = jnp.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]])
-      >>> round(float(jaxloss.ntxent_loss(z, jnp.array([0, 0, 1, 1]), temperature=1.0)), 4)
-      0.5978
-    """
-    fn = "ntxent_loss"
-    checks.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
-    x, every, mask, positive, negative, bad = labelled_rows(
-        fn, embeddings, labels, where, axis_name
-    )
-    if not x.shape[0]:
-        return empty_batch(
-            fn, x.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
-        )
-    s = normalize(x) @ normalize(every).T / temperature
-    rest = masked_logsumexp(s, negative)[:, None]
-    pair = jnp.where(positive, jnp.logaddexp(s, rest) - s, 0.0)
-    loss = jnp.where(bad, jnp.nan, jnp.sum(pair, axis=1))
-    if mask is not None:
-        positive = positive & mask[:, None]
-    return reduce_loss(
-        loss,
-        fn=fn,
-        reduction=reduction,
-        weight=weight,
-        where=mask,
-        axis_name=axis_name,
-        # a bad row counts, so its NaN is never divided away by a zero count
-        normalizer=jnp.sum(positive) + jnp.sum(bad),
-    )
-
-
-@examples_interact
-def supervised_contrastive_loss(
-    embeddings: ArrayLike,
-    labels: ArrayLike,
-    *,
-    temperature: float = 0.1,
-    weight: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
-    axis_name: AxisName = None,
-) -> Array:
-    r"""Supervised contrastive loss (SupCon): every same-label row is a positive.
-
-    .. math::
-        \ell_i = -\frac{1}{|P(i)|}\sum_{p \in P(i)}
-                 \Big(s_{ip} - \log\sum_{a \ne i} e^{s_{ia}}\Big),
-        \qquad s_{ij} = \cos(z_i, z_j)/\tau
-
-    averaged over anchors that have a positive.
-
-    Args:
-      embeddings: ``[B, D]``. labels: ``[B]`` integers; a NaN label (or a
-        non-finite embedding) of a valid row makes the loss NaN.
-      temperature: tau > 0.
-      weight, where: ``[B]``.
-
-    Returns:
-      A scalar, or ``[B]`` for ``reduction="none"`` (0 for anchors without a positive).
-
-    Matches pytorch-metric-learning ``SupConLoss``.
-    References: Khosla et al. (2020), "Supervised Contrastive Learning".
-
-    Example:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> z = jnp.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]])
-      >>> loss = jaxloss.supervised_contrastive_loss(z, jnp.array([0, 0, 1, 1]), temperature=1.0)
-      >>> round(float(loss), 4)
-      0.5978
-    """
-    fn = "supervised_contrastive_loss"
-    checks.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
-    x, every, mask, positive, negative, bad = labelled_rows(
-        fn, embeddings, labels, where, axis_name
-    )
-    if not x.shape[0]:
-        return empty_batch(
-            fn, x.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
-        )
-    s = normalize(x) @ normalize(every).T / temperature
-    log_prob = s - masked_logsumexp(s, positive | negative)[:, None]
-    count = jnp.sum(positive, axis=1)
-    loss = -jnp.sum(jnp.where(positive, log_prob, 0.0), axis=1) / jnp.maximum(count, 1)
-    loss = jnp.where(bad, jnp.nan, loss)
-    # a bad row is an anchor even without a positive: its NaN must reach the mean
-    anchors = (count > 0) | bad
-    anchors = anchors if mask is None else anchors & mask
-    return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=anchors, axis_name=axis_name
     )
 
 
@@ -449,7 +332,7 @@ def cosent_loss(
     valid = valid > 0
     ordered = (y[:, None] > y[None, :]) & valid[:, None] & valid[None, :]
     diff = s[None, :] - s[:, None]
-    loss = jnp.logaddexp(0.0, masked_logsumexp(diff.ravel(), ordered.ravel()))
+    loss = jnp.logaddexp(0.0, masked_lse(diff.ravel(), ordered.ravel()))
     # a NaN score or cosine compares False with everything, so its row would
     # silently drop out of every pair: a valid NaN makes the loss NaN instead
     poisoned = jnp.any(valid & (jnp.isnan(s) | jnp.isnan(y)))

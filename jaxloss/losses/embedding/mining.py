@@ -1,8 +1,9 @@
 """Triplet loss with the triplets mined from a labelled batch.
 
 Every miner works on the ``[B, N]`` distances of the batch's rows to every
-device's rows, so memory is O(B^2): no miner builds the ``[B, B, B]`` triplet
-tensor.
+device's rows (or to the reference embeddings), so memory is O(B^2): no miner
+builds the ``[B, B, B]`` triplet tensor. The distance matrix is computed at
+``jax.lax.Precision.HIGHEST`` (see :mod:`._common`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._core import checks
-from jaxloss._core.numerics import safe_sqrt
 from jaxloss._core.reduce import examples_interact, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
-from jaxloss.losses.embedding._common import empty_batch, labelled_rows
+from jaxloss.losses.embedding._common import (
+    DISTANCES,
+    empty_batch,
+    labelled_rows,
+    similarity_matrix,
+    squared_distances,
+)
 
 __all__ = ["batch_triplet_loss"]
 
@@ -31,6 +37,9 @@ def batch_triplet_loss(
     margin: float = 1.0,
     mining: str = "batch_hard",
     squared: bool = False,
+    distance: str = "euclidean",
+    ref_embeddings: ArrayLike | None = None,
+    ref_labels: ArrayLike | None = None,
     weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -41,7 +50,9 @@ def batch_triplet_loss(
     .. math:: \ell(a, p, n) = \max(0,\ D_{ap} - D_{an} + m)
 
     with :math:`D` the Euclidean distance (squared with ``squared=True``) from one
-    matrix product. ``mining``:
+    matrix product, or with ``distance="cosine"`` / ``"dot"`` minus the cosine /
+    dot product (:math:`\max(0, s_{an} - s_{ap} + m)`, pytorch-metric-learning's
+    rule for similarities). ``mining``:
 
     - ``"batch_hard"``: the farthest positive and nearest negative per anchor;
       the mean is over anchors that have both (Hermans et al.).
@@ -55,7 +66,14 @@ def batch_triplet_loss(
     Args:
       embeddings: ``[B, D]``. labels: ``[B]`` integers; a NaN label (or a
         non-finite embedding) of a valid row makes the loss NaN.
-      margin: m. squared: use squared distances.
+      margin: m. squared: use squared distances (``distance="euclidean"`` only).
+      distance: ``"euclidean"`` (default, of the raw embeddings; PML's
+        ``LpDistance`` normalises them first by default: pass normalised
+        embeddings to reproduce it), ``"cosine"`` or ``"dot"``.
+      ref_embeddings, ref_labels: optional ``[M, D]`` and ``[M]``: positives and
+        negatives come from these references instead of the batch (PML's
+        ``ref_emb``/``ref_labels``; a reference equal to the anchor is a positive;
+        with ``axis_name`` every device's references are gathered).
       weight, where: ``[B]``.
       axis_name: positives and negatives come from every device.
 
@@ -80,15 +98,26 @@ def batch_triplet_loss(
     checks.check_number(fn, "margin", margin)
     checks.check_option(fn, "mining", mining, MINING)
     checks.check_bool_option(fn, "squared", squared)
+    checks.check_option(fn, "distance", distance, DISTANCES)
+    if squared and distance != "euclidean":
+        checks.fail(fn, f"squared=True needs distance='euclidean'; got distance={distance!r}")
     x, every, mask, positive, negative, bad = labelled_rows(
-        fn, embeddings, labels, where, axis_name
+        fn,
+        embeddings,
+        labels,
+        where,
+        axis_name,
+        ref_embeddings=ref_embeddings,
+        ref_labels=ref_labels,
     )
     if not x.shape[0]:
         return empty_batch(
             fn, x.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
         )
-    sq = jnp.sum(x * x, -1)[:, None] + jnp.sum(every * every, -1)[None, :] - 2.0 * x @ every.T
-    d = jnp.maximum(sq, 0.0) if squared else safe_sqrt(jnp.maximum(sq, 0.0))
+    if squared:
+        d = squared_distances(x, every)
+    else:
+        d = -similarity_matrix(x, every, distance)
     if mining == "batch_hard":
         loss, anchors = _batch_hard(d, positive=positive, negative=negative, margin=margin)
         # a bad row (NaN label or embedding) is NaN and counts, even without a triplet

@@ -302,7 +302,7 @@ def total_variation_loss(
       A scalar, or ``[B]`` for ``reduction="none"``.
 
     Matches ``tf.image.total_variation`` (anisotropic, summed). The gradient of
-    |d| at d = 0 is 0.
+    :math:`|d|` at :math:`d = 0` is 0.
     References: Rudin, Osher & Fatemi (1992); Johnson et al. (2016).
 
     Example:

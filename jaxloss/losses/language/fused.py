@@ -1,5 +1,5 @@
 """Fused linear cross-entropy: the loss of ``hidden @ weight + bias`` computed one
-block of logits at a time, forward and backward, so the ``[N, V]`` logits are never
+block of logits at a time, with its gradients, so the ``[N, V]`` logits are never
 held; optionally with the vocabulary split over devices (Megatron style).
 """
 
@@ -10,33 +10,43 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxloss._core import checks, sharding
+from jaxloss._core import backend, checks, sharding
 from jaxloss._core.numerics import compute_dtype
 from jaxloss._core.reduce import mask_of, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
 
 __all__ = ["fused_linear_cross_entropy"]
 
-_BLOCK_FLOATS = 1 << 23  # logits per block by default: 32 MiB in float32
-
 
 class _Options(NamedTuple):
     label_smoothing: float
     z_loss: float
     softcap: float | None
-    chunk: int  # tokens per block, forward
-    vocab_block: int  # vocabulary entries per block, backward (divides V)
+    chunk: int  # tokens per block
+    vocab_block: int  # vocabulary entries per block, backward of "none" (divides V)
     vocab_axis: tuple[str, ...] | None  # shard_map axes the vocabulary is split over
     vocab: int  # the whole vocabulary (all devices' slices)
 
 
-def _vocab_block(vocab: int, tokens: int) -> int:
-    """The largest divisor of ``vocab`` whose [tokens, block] logits fit in the
-    default block size (at least 1)."""
-    target = max(1, _BLOCK_FLOATS // max(tokens, 1))
+def _vocab_block(vocab: int, tokens: int, elements: int) -> int:
+    """The largest divisor of ``vocab`` whose [tokens, block] logits fit in
+    ``elements`` (at least 1)."""
+    target = max(1, elements // max(tokens, 1))
     if vocab <= target:
         return vocab
     return max(d for d in range(1, target + 1) if vocab % d == 0)
+
+
+def _default_chunk(tokens: int, vocab: int, elements: int) -> int:
+    """Tokens per block: [chunk, V] logits within ``elements``, the blocks of equal
+    size (little padding), a multiple of 8 tokens when there are several."""
+    most = max(1, elements // max(vocab, 1))
+    if tokens <= most:
+        return max(tokens, 1)
+    count = -(-tokens // most)
+    chunk = -(-tokens // count)
+    rounded = -(-chunk // 8) * 8
+    return rounded if rounded <= most else chunk
 
 
 def _chunk_logits(
@@ -55,42 +65,127 @@ def _chunks(x: Array, chunk: int) -> Array:
     return x.reshape(x.shape[0] // chunk, chunk, *x.shape[1:])
 
 
+def _block_loss(logits, t_c, v_c, offset, opts: _Options) -> tuple[Array, Array]:
+    """Per-token losses and log-normalisers of one block of tokens' logits."""
+    local_vocab = logits.shape[-1]
+    ids = jnp.where(v_c, t_c, 0) - offset
+    here = (ids >= 0) & (ids < local_vocab)
+    picked = jnp.take_along_axis(logits, jnp.clip(ids, 0, local_vocab - 1)[:, None], axis=-1)
+    picked = jnp.where(here, picked[:, 0], 0.0)
+    if opts.vocab_axis is None:
+        lse = jax.nn.logsumexp(logits, axis=-1)
+        total = jnp.sum(logits, axis=-1)
+    else:
+        # Megatron's vocabulary-parallel softmax: one all-reduce of the max,
+        # then one of (sum of exponentials, target logit, sum of logits)
+        top = sharding.pmax(jnp.max(logits, axis=-1), opts.vocab_axis)
+        parts = jnp.stack(
+            [jnp.sum(jnp.exp(logits - top[:, None]), -1), picked, jnp.sum(logits, -1)]
+        )
+        sumexp, picked, total = sharding.psum(parts, opts.vocab_axis)
+        lse = top + jnp.log(sumexp)
+    loss = lse - picked
+    if opts.label_smoothing:
+        smooth = lse - total / opts.vocab
+        loss = (1.0 - opts.label_smoothing) * loss + opts.label_smoothing * smooth
+    if opts.z_loss:
+        loss = loss + opts.z_loss * lse * lse
+    return jnp.where(v_c, loss, 0.0), lse
+
+
+def _logits_grad(logits, z, lse, hit, opts: _Options) -> Array:
+    """d loss_n / d (hW + b)_nv of a block, from its logits and log-normalisers."""
+    eps = opts.label_smoothing
+    p = jnp.exp(logits - lse[:, None])
+    if opts.z_loss:
+        p = p * (1.0 + 2.0 * opts.z_loss * lse)[:, None]
+    if eps:
+        p = p - eps / opts.vocab
+    grad = p - jnp.where(hit, 1.0 - eps, 0.0)
+    if opts.softcap:
+        grad = grad * (1.0 - jnp.square(jnp.tanh(z / opts.softcap)))
+    return grad
+
+
 def _token_losses(h, w, b, targets, valid, opts: _Options) -> tuple[Array, Array]:
     """Per-token losses [N] and log-normalisers [N], one chunk of logits at a time."""
-
-    local_vocab = w.shape[1]
-    offset = sharding.row_offset(local_vocab, opts.vocab_axis)
+    offset = sharding.row_offset(w.shape[1], opts.vocab_axis)
 
     def body(_, xs):
         h_c, t_c, v_c = xs
         logits, _ = _chunk_logits(h_c, w, b, opts.softcap)
-        ids = jnp.where(v_c, t_c, 0) - offset
-        here = (ids >= 0) & (ids < local_vocab)
-        picked = jnp.take_along_axis(logits, jnp.clip(ids, 0, local_vocab - 1)[:, None], axis=-1)
-        picked = jnp.where(here, picked[:, 0], 0.0)
-        if opts.vocab_axis is None:
-            lse = jax.nn.logsumexp(logits, axis=-1)
-            total = jnp.sum(logits, axis=-1)
-        else:
-            # Megatron's vocabulary-parallel softmax: one all-reduce of the max,
-            # then one of (sum of exponentials, target logit, sum of logits)
-            top = sharding.pmax(jnp.max(logits, axis=-1), opts.vocab_axis)
-            parts = jnp.stack(
-                [jnp.sum(jnp.exp(logits - top[:, None]), -1), picked, jnp.sum(logits, -1)]
-            )
-            sumexp, picked, total = sharding.psum(parts, opts.vocab_axis)
-            lse = top + jnp.log(sumexp)
-        loss = lse - picked
-        if opts.label_smoothing:
-            smooth = lse - total / opts.vocab
-            loss = (1.0 - opts.label_smoothing) * loss + opts.label_smoothing * smooth
-        if opts.z_loss:
-            loss = loss + opts.z_loss * lse * lse
-        return None, (jnp.where(v_c, loss, 0.0), lse)
+        return None, _block_loss(logits, t_c, v_c, offset, opts)
 
     xs = (_chunks(h, opts.chunk), _chunks(targets, opts.chunk), _chunks(valid, opts.chunk))
     _, (loss, lse) = jax.lax.scan(body, None, xs)
     return loss.reshape(-1), lse.reshape(-1)
+
+
+# ------------------------------------------------ "mean" and "sum": 3 matmuls
+# The summed loss is a scalar, so its cotangent only scales the gradients: they
+# are computed with the loss, one block of tokens at a time (logits, then the
+# hidden-state and weight gradients from the same block), and the backward pass
+# multiplies them by the cotangent.
+
+
+def _fused_total(h, w, b, targets, valid, opts: _Options) -> Array:
+    return jnp.sum(_token_losses(h, w, b, targets, valid, opts)[0])
+
+
+_total = jax.custom_vjp(_fused_total, nondiff_argnums=(5,))
+
+
+def _total_fwd(h, w, b, targets, valid, opts: _Options):
+    local_vocab = w.shape[1]
+    dtype = compute_dtype(h, w)
+    offset = sharding.row_offset(local_vocab, opts.vocab_axis)
+    columns = jnp.arange(local_vocab)
+
+    def body(carry, xs):
+        dw, db = carry
+        h_c, t_c, v_c = xs
+        logits, z = _chunk_logits(h_c, w, b, opts.softcap)
+        loss, lse = _block_loss(logits, t_c, v_c, offset, opts)
+        hit = (jnp.where(v_c, t_c, -1) - offset)[:, None] == columns
+        grad = jnp.where(v_c[:, None], _logits_grad(logits, z, lse, hit, opts), 0.0)
+        dh_c = jnp.dot(grad.astype(w.dtype), w.T, preferred_element_type=dtype).astype(h.dtype)
+        # float32 accumulation over the blocks of tokens, whatever the input dtype
+        dw = dw + jnp.dot(h_c.T, grad.astype(h.dtype), preferred_element_type=jnp.float32)
+        return (dw, db + jnp.sum(grad, 0, dtype=jnp.float32)), (loss, dh_c)
+
+    axes = frozenset().union(
+        *(sharding.varying_axes(x) for x in (h, w, b, targets, valid) if x is not None)
+    )
+    init = tuple(
+        sharding.mark_varying(jnp.zeros(shape, jnp.float32), axes)
+        for shape in (w.shape, (local_vocab,))
+    )
+    xs = (_chunks(h, opts.chunk), _chunks(targets, opts.chunk), _chunks(valid, opts.chunk))
+    (dw, db), (loss, dh) = jax.lax.scan(body, init, xs)
+    # the gradients are kept in the inputs' dtypes: the float32 sum ends here
+    db = db if b is None else db.astype(b.dtype)
+    return jnp.sum(loss), (h, w, b, dh.reshape(h.shape), dw.astype(w.dtype), db)
+
+
+def _total_bwd(opts: _Options, residuals, g):
+    h, w, b, dh, dw, db = residuals
+    # see _fused_bwd for the cotangent's sum over the vocabulary axes
+    if opts.vocab_axis is not None and not set(opts.vocab_axis) <= sharding.varying_axes(w):
+        g = sharding.psum(g, opts.vocab_axis)
+    axes = sharding.varying_axes(dh) | sharding.varying_axes(dw) | sharding.varying_axes(g)
+
+    def scaled(grad, like):
+        grad = (grad.astype(g.dtype) * g).astype(like.dtype)
+        return sharding.sum_over(grad, axes - sharding.varying_axes(like))
+
+    return scaled(dh, h), scaled(dw, w), None if b is None else scaled(db, b), None, None
+
+
+_total.defvjp(_total_fwd, _total_bwd)
+
+
+# ------------------------------------------------ "none": per-token cotangents
+# Any cotangent per token: the backward recomputes each block of logits.
 
 
 def _fused_loss(h, w, b, targets, valid, opts: _Options) -> Array:
@@ -111,7 +206,6 @@ def _fused_bwd(opts: _Options, residuals, g):
     the hidden-state gradient ``[N, D]`` is accumulated."""
     h, w, b, targets, valid, lse = residuals
     local_vocab, block = w.shape[1], opts.vocab_block
-    eps = opts.label_smoothing
     dtype = compute_dtype(h, w)
     g = jnp.where(valid, g, 0.0).astype(dtype)
     # with vma types (shard_map's default) h is invariant over the vocabulary
@@ -120,7 +214,6 @@ def _fused_bwd(opts: _Options, residuals, g):
     # cotangent and leaves the sum over slices to shard_map
     if opts.vocab_axis is not None and not set(opts.vocab_axis) <= sharding.varying_axes(w):
         g = sharding.psum(g, opts.vocab_axis)
-    coef = 1.0 + 2.0 * opts.z_loss * lse if opts.z_loss else None
     ids = jnp.where(valid, targets, -1) - sharding.row_offset(local_vocab, opts.vocab_axis)
 
     def body(carry, start):
@@ -128,14 +221,8 @@ def _fused_bwd(opts: _Options, residuals, g):
         w_blk = jax.lax.dynamic_slice_in_dim(w, start, block, axis=1)
         b_blk = None if b is None else jax.lax.dynamic_slice_in_dim(b, start, block)
         logits, z = _chunk_logits(h, w_blk, b_blk, opts.softcap)
-        p = jnp.exp(logits - lse[:, None])
-        dlogits = p if coef is None else p * coef[:, None]
-        if eps:
-            dlogits = dlogits - eps / opts.vocab
         hit = ids[:, None] == start + jnp.arange(block)
-        dlogits = (dlogits - jnp.where(hit, 1.0 - eps, 0.0)) * g[:, None]
-        if opts.softcap:
-            dlogits = dlogits * (1.0 - jnp.square(jnp.tanh(z / opts.softcap)))
+        dlogits = _logits_grad(logits, z, lse, hit, opts) * g[:, None]
         dh = dh + jnp.dot(dlogits.astype(w.dtype), w_blk.T, preferred_element_type=dtype)
         dw_blk = jnp.dot(h.T, dlogits.astype(h.dtype), preferred_element_type=dtype)
         dw = jax.lax.dynamic_update_slice_in_dim(dw, dw_blk.astype(dw.dtype), start, axis=1)
@@ -185,10 +272,15 @@ def fused_linear_cross_entropy(
 
     Equals ``cross_entropy(hidden @ weight + bias, targets, ...)`` in value and in
     the gradients for ``hidden``, ``weight`` and ``bias``, but computes the
-    logits ``chunk_size`` tokens at a time, forward and backward (a
-    ``jax.custom_vjp`` that recomputes each chunk's softmax from its saved
-    log-normaliser and accumulates the weight gradient in float32). Memory
-    beyond the inputs and gradients: one ``[chunk_size, V]`` block.
+    logits ``chunk_size`` tokens at a time. Reduced (``"mean"``, ``"sum"``), the
+    loss is a scalar whose cotangent only scales the gradients: a
+    ``jax.custom_vjp`` computes them with the loss from each block of logits
+    (three matmuls of :math:`2NDV` FLOPs, as the materialised loss; the weight
+    gradient summed in float32 whatever the input dtype) and the backward pass
+    multiplies them by the cotangent. With ``"none"`` any cotangent per token
+    is possible and the backward pass recomputes each block of logits (four
+    matmuls). Memory beyond the inputs and gradients: one ``[chunk_size, V]``
+    block and the float32 weight-gradient sum.
 
     .. math::
         \ell_n = (1-\varepsilon)\big(\log Z_n - s_{n y_n}\big)
@@ -209,8 +301,10 @@ def fused_linear_cross_entropy(
         > 0 (Gemma 2's 30), None for none. All three are compiled in: Python
         numbers, not traced values.
       chunk_size: tokens per block (a positive int, static); by default as many
-        as keep a block of logits at 2^23 floats (32 MiB in float32). The token
-        count is padded to a multiple of it.
+        as keep a block of logits at 2^23 floats (32 MiB in float32) when JAX's
+        default backend is the CPU, 2^26 on accelerators (at most 1/64 of the
+        device's memory), in blocks of equal size. The token count is padded
+        to a multiple of it.
       where: ``[...]``, aligned with the leading axes; extra tokens to leave out.
       reduction: ``"mean"`` over counted tokens, ``"sum"`` or ``"none"`` (``[...]``).
       axis_name: data-parallel axes (tokens split over devices) for the mean's
@@ -276,12 +370,13 @@ def fused_linear_cross_entropy(
         checks.check_floating(fn, "bias", bias)
         if bias.shape != (w.shape[1],):
             checks.fail(fn, f"bias has shape {bias.shape}; expected ({w.shape[1]},)")
-    if chunk_size is None:
-        chunk_size = max(1, _BLOCK_FLOATS // max(w.shape[1], 1))
+    checks.check_reduction(fn, reduction)
     mask = mask_of(fn, where, t.shape)
     lead = t.shape
     n = t.size
-    chunk = min(chunk_size, max(n, 1))
+    elements = backend.block_elements()
+    chunk = _default_chunk(n, w.shape[1], elements) if chunk_size is None else chunk_size
+    chunk = min(chunk, max(n, 1))
     pad = -n % chunk
     valid = (t != ignore_index) if mask is None else (t != ignore_index) & mask
     ok = (t >= 0) & (t < vocab)
@@ -297,10 +392,18 @@ def fused_linear_cross_entropy(
         z_loss=z_coef,
         softcap=softcap,
         chunk=int(chunk),
-        vocab_block=_vocab_block(w.shape[1], n + pad),
+        vocab_block=_vocab_block(w.shape[1], n + pad, elements),
         vocab_axis=vocab_axis,
         vocab=vocab,
     )
-    loss = _fused(flat_h, w, bias, flat_t, flat_v, opts)[:n].reshape(lead)
-    loss = jnp.where(valid & ~ok, jnp.nan, loss)
-    return reduce_loss(loss, fn=fn, reduction=reduction, where=valid, axis_name=axis_name)
+    bad = valid & ~ok
+    if reduction == "none":
+        loss = _fused(flat_h, w, bias, flat_t, flat_v, opts)[:n].reshape(lead)
+        loss = jnp.where(bad, jnp.nan, loss)
+        return reduce_loss(loss, fn=fn, reduction=reduction, where=valid, axis_name=axis_name)
+    total = _total(flat_h, w, bias, flat_t, flat_v, opts)
+    total = jnp.where(jnp.any(bad), jnp.nan, total)
+    count = jnp.sum(valid, dtype=total.dtype)
+    return reduce_loss(
+        total[None], fn=fn, reduction=reduction, axis_name=axis_name, normalizer=count
+    )

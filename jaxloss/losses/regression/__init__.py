@@ -6,7 +6,7 @@ broadcast silently), computes in float32 or wider, and shares ``weight``,
 :func:`jaxloss._core.reduce.reduce_loss`.
 """
 
-from jaxloss.losses.regression.errors import l1_loss, mae_loss, mse_loss, rmse_loss
+from jaxloss.losses.regression.errors import l1_loss, l2_loss, mae_loss, mse_loss, rmse_loss
 from jaxloss.losses.regression.likelihood import gaussian_nll_loss, poisson_nll_loss
 from jaxloss.losses.regression.relative import mape_loss, msle_loss
 from jaxloss.losses.regression.robust import (
@@ -20,6 +20,7 @@ __all__ = [
     "gaussian_nll_loss",
     "huber_loss",
     "l1_loss",
+    "l2_loss",
     "log_cosh_loss",
     "mae_loss",
     "mape_loss",

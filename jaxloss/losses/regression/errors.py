@@ -1,4 +1,4 @@
-"""Squared and absolute errors: MSE, MAE (L1) and RMSE."""
+"""Squared and absolute errors: MSE, MAE (L1), RMSE and the halved squared error (L2)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from jaxloss._core.numerics import abs_, safe_sqrt
 from jaxloss._core.reduce import prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
 
-__all__ = ["l1_loss", "mae_loss", "mse_loss", "rmse_loss"]
+__all__ = ["l1_loss", "l2_loss", "mae_loss", "mse_loss", "rmse_loss"]
 
 
 def mse_loss(
@@ -47,6 +47,49 @@ def mse_loss(
     p, t, _ = prepare_pair(fn, "predictions", predictions, targets, where)
     return reduce_loss(
         jnp.square(p - t),
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        where=where,
+        axis_name=axis_name,
+    )
+
+
+def l2_loss(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weight: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "mean",
+    axis_name: AxisName = None,
+) -> Array:
+    r"""Halved squared error, :math:`\ell_i = \tfrac12 (\hat y_i - y_i)^2`.
+
+    Args:
+      predictions: ``[...]`` model outputs.
+      targets: same shape as ``predictions``.
+      weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
+      reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
+      axis_name: mapped axis for a global mean/sum inside ``shard_map``.
+
+    Returns:
+      A scalar, or ``[...]`` for ``reduction="none"``; float32 or wider.
+
+    Matches optax ``l2_loss`` (``reduction="none"``; optax returns the elementwise
+    loss), whose gradient is the plain error :math:`\hat y - y`. optax's
+    ``targets=None`` is ``jnp.zeros_like(predictions)`` here.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> float(jaxloss.l2_loss(jnp.array([1.0, 2.0]), jnp.array([1.0, 4.0])))
+      1.0
+    """
+    fn = "l2_loss"
+    p, t, _ = prepare_pair(fn, "predictions", predictions, targets, where)
+    return reduce_loss(
+        0.5 * jnp.square(p - t),
         fn=fn,
         reduction=reduction,
         weight=weight,

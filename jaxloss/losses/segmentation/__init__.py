@@ -38,10 +38,12 @@ reduction); with ``axis_name`` its sums are taken across devices.
 
 The modules: :mod:`.overlap` (Dice, Jaccard, generalized Dice), :mod:`.tversky`
 (Tversky, focal Tversky), :mod:`.lovasz` (Lovász hinge and softmax),
-:mod:`.combined` (BCE + Dice and focal + Tversky); the shared
+:mod:`.combined` (BCE + Dice and focal + Tversky), :mod:`.boundary`
+(boundary loss on distance maps, soft clDice); the shared
 mechanics are in :mod:`._common`.
 """
 
+from jaxloss.losses.segmentation.boundary import boundary_loss, cldice_loss
 from jaxloss.losses.segmentation.combined import bce_dice_loss, focal_and_tversky_loss
 from jaxloss.losses.segmentation.lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 from jaxloss.losses.segmentation.overlap import dice_loss, generalized_dice_loss, jaccard_loss
@@ -49,6 +51,8 @@ from jaxloss.losses.segmentation.tversky import focal_tversky_loss, tversky_loss
 
 __all__ = [
     "bce_dice_loss",
+    "boundary_loss",
+    "cldice_loss",
     "dice_loss",
     "focal_and_tversky_loss",
     "focal_tversky_loss",

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from jaxloss._core import checks
 from jaxloss._core.classes import axis_hint
-from jaxloss._core.numerics import score_ratio, upcast
+from jaxloss._core.numerics import abs_, score_ratio, upcast
 from jaxloss._core.reduce import fill_masked, mask_of, reduce_loss
 from jaxloss._core.sharding import psum
 from jaxloss._core.types import Array, ArrayLike, AxisName
@@ -195,9 +195,20 @@ def activation(fn: str, mode: str, from_logits: bool) -> str:
 
 
 def sums(
-    px: Pixels, *, per_sample: bool, squared: bool, axis_name: AxisName
+    px: Pixels,
+    *,
+    per_sample: bool,
+    squared: bool,
+    axis_name: AxisName,
+    soft_label: bool = False,
 ) -> tuple[Array, Array, Array]:
-    """(I, P, T) per image and class ``[B, K]``, or per class over the batch ``[K]``."""
+    """(I, P, T) per image and class ``[B, K]``, or per class over the batch ``[K]``.
+
+    ``soft_label``: I is MONAI's soft-label intersection (P + T - D) / 2 with
+    D = sum m |p - t|, which equals sum m p t for hard targets and keeps Dice
+    exact for soft ones. With ``squared`` (or class-index targets, which are hard)
+    the product is already exact and is kept.
+    """
     p, t = px.probs, px.targets
     # XLA:CPU reduces [B, ..., 1] about 4x slower than [B, ...]: binary sums drop it
     single = p.shape[-1] == 1 and not px.indices
@@ -208,7 +219,11 @@ def sums(
     if px.indices:  # one-hot targets: t^2 = t
         inter, t_sum = _label_sums(p, t)
     else:
-        inter, t_sum = jnp.sum(p * t, axes), jnp.sum(t * t if squared else t, axes)
+        t_sum = jnp.sum(t * t if squared else t, axes)
+        if soft_label and not squared:
+            inter = 0.5 * (p_sum + t_sum - jnp.sum(abs_(p - t), axes))
+        else:
+            inter = jnp.sum(p * t, axes)
     if single:
         inter, p_sum, t_sum = inter[:, None], p_sum[:, None], t_sum[:, None]
     if per_sample:
@@ -248,6 +263,22 @@ def check_smooth(fn: str, smooth: float) -> None:
     checks.check_range(fn, "smooth", smooth, low=0.0)
 
 
+def smoothing(
+    fn: str, smooth: float, smooth_nr: float | None, smooth_dr: float | None
+) -> tuple[float, float]:
+    """The numerator and denominator smoothing, each ``smooth`` unless given (MONAI's
+    ``smooth_nr`` and ``smooth_dr``); all >= 0."""
+    check_smooth(fn, smooth)
+    if smooth_nr is not None:
+        checks.check_range(fn, "smooth_nr", smooth_nr, low=0.0)
+    if smooth_dr is not None:
+        checks.check_range(fn, "smooth_dr", smooth_dr, low=0.0)
+    return (
+        smooth if smooth_nr is None else smooth_nr,
+        smooth if smooth_dr is None else smooth_dr,
+    )
+
+
 def check_tversky(
     fn: str, alpha: float, beta: float, smooth: float, names: tuple[str, str] = ("alpha", "beta")
 ) -> None:
@@ -257,20 +288,37 @@ def check_tversky(
     check_smooth(fn, smooth)
 
 
-def dice_score(inter: Array, p_sum: Array, t_sum: Array, smooth: float) -> Array:
-    return score_ratio(2.0 * inter + smooth, p_sum + t_sum + smooth)
+def dice_score(
+    inter: Array, p_sum: Array, t_sum: Array, smooth: float, smooth_dr: float | None = None
+) -> Array:
+    """(2 I + s_nr) / (P + T + s_dr), with ``smooth`` as s_nr (and s_dr unless given)."""
+    dr = smooth if smooth_dr is None else smooth_dr
+    return score_ratio(2.0 * inter + smooth, p_sum + t_sum + dr)
 
 
 def class_mean(loss: Array, class_w: Array | None) -> Array:
     """Mean over the class axis of the (class-weighted) loss, as MONAI and optax do."""
-    return jnp.mean(loss if class_w is None else loss * class_w, axis=-1)
+    return jnp.mean(class_weighted(loss, class_w), axis=-1)
+
+
+def class_weighted(loss: Array, class_w: Array | None) -> Array:
+    """Each class's loss ``[..., K']`` times its class weight."""
+    return loss if class_w is None else loss * class_w
 
 
 def tversky_index(
-    inter: Array, p_sum: Array, t_sum: Array, alpha: float, beta: float, smooth: float
+    inter: Array,
+    p_sum: Array,
+    t_sum: Array,
+    alpha: float,
+    beta: float,
+    smooth: float,
+    smooth_dr: float | None = None,
 ) -> Array:
+    """(I + s_nr) / (I + alpha FP + beta FN + s_dr), ``smooth`` as s_nr (and s_dr unless given)."""
+    dr = smooth if smooth_dr is None else smooth_dr
     fp, fn = p_sum - inter, t_sum - inter
-    return score_ratio(inter + smooth, inter + alpha * fp + beta * fn + smooth)
+    return score_ratio(inter + smooth, inter + alpha * fp + beta * fn + dr)
 
 
 # ------------------------------------------------------------------ classes and images
@@ -300,14 +348,16 @@ def per_image(
     reduction: str,
     axis_name: AxisName,
     counts: Array | None = None,
+    per_class: bool = False,
 ) -> Array:
-    """Reduces per-image losses ``[B]``; images with nothing to count (no valid
+    """Reduces per-image losses ``[B]`` (``per_class``: ``[B, K]``, reduced over
+    images class by class to ``[K]``); images with nothing to count (no valid
     pixel, or ``counts`` False) are left out of the mean, but an image with an
     invalid target is NaN and always counts."""
     checks.check_bool_option(fn, "per_sample", per_sample)
     if px.invalid is not None:  # a bad target poisons its image (or the global loss)
         bad = px.invalid if per_sample else psum(jnp.sum(px.invalid), axis_name) > 0
-        loss = jnp.where(bad, jnp.nan, loss)
+        loss = jnp.where(bad[:, None] if per_class and per_sample else bad, jnp.nan, loss)
     if not per_sample:
         checks.check_reduction(fn, reduction)
         if weight is not None:
@@ -321,15 +371,22 @@ def per_image(
         counts = jnp.any(px.mask, axis=tuple(range(1, px.mask.ndim)))
     if counts is not None and px.invalid is not None:
         counts = counts | px.invalid
-    return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=counts, axis_name=axis_name
-    )
+
+    def reduce(images: Array) -> Array:
+        return reduce_loss(
+            images, fn=fn, reduction=reduction, weight=weight, where=counts, axis_name=axis_name
+        )
+
+    if per_class and reduction != "none":  # each class's loss over the images
+        return jax.vmap(reduce, in_axes=1)(loss)
+    return reduce(loss)
 
 
 # ------------------------------------------------------------------ the overlap driver
 
 # maps the foreground classes' sums (I, P, T) ``[..., K']`` and their class
-# weights ``[K']`` (or None) to the loss per image ``[...]``
+# weights ``[K']`` (or None) to the class-weighted loss per image and class
+# ``[..., K']`` (``[..., 1]`` for a loss that pools its classes)
 Score = Callable[[Array, Array, Array, Array | None], Array]
 
 
@@ -351,9 +408,12 @@ def overlap_loss(
     where: ArrayLike | None,
     reduction: str,
     axis_name: AxisName,
+    per_class: bool = False,
+    soft_label: bool = False,
 ) -> Array:
     """The mechanics every overlap loss shares: pixels, sums, class selection,
-    then ``score`` and the reduction over images."""
+    then ``score``, the class mean (kept per class with ``per_class``) and the
+    reduction over images."""
     checks.check_reduction(fn, reduction)
     check_options(
         fn,
@@ -363,6 +423,8 @@ def overlap_loss(
         squared=squared,
         include_background=include_background,
         per_sample=per_sample,
+        per_class=per_class,
+        soft_label=soft_label,
     )
     act = activation(fn, mode, from_logits)
     px = pixels(
@@ -378,13 +440,17 @@ def overlap_loss(
     classes = px.probs.shape[-1]
     keep = foreground(fn, mode, include_background, classes)
     class_w = checks.class_weights(fn, class_weights, classes, name="class_weights")
-    inter, p_sum, t_sum = sums(px, per_sample=per_sample, squared=squared, axis_name=axis_name)
+    inter, p_sum, t_sum = sums(
+        px, per_sample=per_sample, squared=squared, axis_name=axis_name, soft_label=soft_label
+    )
     loss = score(
         inter[..., keep],
         p_sum[..., keep],
         t_sum[..., keep],
         None if class_w is None else class_w[keep],
     )
+    if not per_class:
+        loss = jnp.mean(loss, axis=-1)
     return per_image(
         fn,
         loss,
@@ -393,4 +459,5 @@ def overlap_loss(
         weight=weight,
         reduction=reduction,
         axis_name=axis_name,
+        per_class=per_class,
     )

@@ -10,16 +10,19 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxloss._core import checks
 from jaxloss._core.numerics import score_ratio
 from jaxloss._core.types import Array, ArrayLike, AxisName
 from jaxloss.losses.segmentation._common import (
-    check_smooth,
-    class_mean,
+    class_weighted,
     dice_score,
     overlap_loss,
+    smoothing,
 )
 
 __all__ = ["dice_loss", "generalized_dice_loss", "jaccard_loss"]
+
+WEIGHT_TYPES = ("square", "simple", "uniform")
 
 
 def dice_loss(
@@ -29,10 +32,14 @@ def dice_loss(
     from_logits: bool = True,
     mode: str = "binary",
     smooth: float = 1e-5,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
     squared: bool = False,
+    soft_label: bool = False,
     class_weights: ArrayLike | None = None,
     include_background: bool = True,
     per_sample: bool = True,
+    per_class: bool = False,
     ignore_index: int = -100,
     axis: int = -1,
     weight: ArrayLike | None = None,
@@ -58,11 +65,21 @@ def dice_loss(
       from_logits: apply sigmoid (binary, multi-label) or softmax (multi-class).
       mode: ``"binary"``, ``"multiclass"`` or ``"multilabel"``.
       smooth: added to numerator and denominator; keeps empty images finite.
+      smooth_nr: added to the numerator instead of ``smooth`` (MONAI's name), >= 0.
+      smooth_dr: added to the denominator instead of ``smooth`` (MONAI's name), >= 0.
       squared: use sums of squares in the denominator (V-Net).
+      soft_label: take I as :math:`(P + T - \sum_i m_i |p_i - t_i|) / 2`,
+        MONAI's ``soft_label=True`` form, exact for soft targets and equal to I
+        for hard ones; no effect with ``squared`` (exact already) or class ids.
       class_weights: ``[C]``, multiplies each class's loss before the class mean.
       include_background: False drops class 0 (multi-class, multi-label).
       per_sample: statistics per image then averaged over images (True), or one
         statistic over the whole batch (False).
+      per_class: keep the class axis (for logging): the class-weighted loss of
+        each image and class ``[B, K']`` for ``reduction="none"``, each class's
+        mean or sum over images ``[K']`` otherwise (``[K']`` for every reduction
+        with ``per_sample=False``); K' leaves out the background without
+        ``include_background``. Its mean over the class axis is the default loss.
       ignore_index: targets equal to it, integer or float, are void pixels (a
         multi-class float target is void when all its entries are).
       axis: the class axis of ``predictions`` and of float targets laid out like
@@ -78,13 +95,22 @@ def dice_loss(
         ``per_sample=False``.
 
     Returns:
-      A scalar, or ``[B]`` for ``reduction="none"`` with ``per_sample=True``.
+      A scalar, or ``[B]`` for ``reduction="none"`` with ``per_sample=True``;
+      ``per_class`` adds a trailing class axis (see above).
 
-    Matches MONAI ``DiceLoss`` (``smooth_nr = smooth_dr = smooth``) and optax
-    ``dice_loss`` (whose ``smooth`` enters its Tversky form, equal for the default
-    alpha = beta = 0.5 up to the smoothing scale), averaged over images. An empty
-    target predicted empty scores 0; with ``smooth=0`` it is taken as a perfect
-    match rather than 0 / 0.
+    Matches MONAI ``DiceLoss`` (its ``smooth_nr``, ``smooth_dr``, ``soft_label``,
+    ``weight`` as ``class_weights``, ``batch=not per_sample``; its
+    ``reduction="none"`` is ``per_class=True``) and optax ``dice_loss`` (whose
+    ``smooth`` enters its Tversky form, equal for the default alpha = beta = 0.5
+    up to the smoothing scale), averaged over images. An empty target predicted
+    empty scores 0; with ``smooth_dr=0`` it is taken as a perfect match rather
+    than 0 / 0.
+    MONAI's ``reduction="sum"`` adds over images and classes: take
+    ``per_class=True, reduction="none"`` and ``.sum()``. smp zeroes the loss of a
+    class absent from the batch's targets: multiply the ``per_class=True,
+    per_sample=False`` loss by ``T_c > 0`` before the class mean. smp and kornia
+    (``average="macro"``) divide by the class weights' sum: pass
+    ``class_weights = C * w / sum(w)``.
     References: Milletari et al. (2016), "V-Net".
 
     Example:
@@ -93,12 +119,15 @@ def dice_loss(
       >>> t = jnp.array([[1.0, 0.0, 1.0, 0.0]])
       >>> round(float(jaxloss.dice_loss(p, t, from_logits=False, smooth=0.0)), 4)
       0.1053
+      >>> logits, labels = jnp.zeros((2, 4, 3)), jnp.array([[0, 1, 2, 2], [0, 0, 1, 1]])
+      >>> jaxloss.dice_loss(logits, labels, mode="multiclass", per_class=True).shape
+      (3,)
     """
     fn = "dice_loss"
-    check_smooth(fn, smooth)
+    nr, dr = smoothing(fn, smooth, smooth_nr, smooth_dr)
 
     def score(inter: Array, p_sum: Array, t_sum: Array, class_w: Array | None) -> Array:
-        return class_mean(1.0 - dice_score(inter, p_sum, t_sum, smooth), class_w)
+        return class_weighted(1.0 - dice_score(inter, p_sum, t_sum, nr, dr), class_w)
 
     return overlap_loss(
         fn,
@@ -117,6 +146,8 @@ def dice_loss(
         where=where,
         reduction=reduction,
         axis_name=axis_name,
+        per_class=per_class,
+        soft_label=soft_label,
     )
 
 
@@ -127,10 +158,14 @@ def jaccard_loss(
     from_logits: bool = True,
     mode: str = "binary",
     smooth: float = 1e-5,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
     squared: bool = False,
+    soft_label: bool = False,
     class_weights: ArrayLike | None = None,
     include_background: bool = True,
     per_sample: bool = True,
+    per_class: bool = False,
     ignore_index: int = -100,
     axis: int = -1,
     weight: ArrayLike | None = None,
@@ -156,11 +191,21 @@ def jaccard_loss(
       from_logits: apply sigmoid (binary, multi-label) or softmax (multi-class).
       mode: ``"binary"``, ``"multiclass"`` or ``"multilabel"``.
       smooth: added to numerator and denominator; keeps empty images finite.
+      smooth_nr: added to the numerator instead of ``smooth`` (MONAI's name), >= 0.
+      smooth_dr: added to the denominator instead of ``smooth`` (MONAI's name), >= 0.
       squared: use sums of squares in the denominator (V-Net).
+      soft_label: take I as :math:`(P + T - \sum_i m_i |p_i - t_i|) / 2`,
+        MONAI's ``soft_label=True`` form, exact for soft targets and equal to I
+        for hard ones; no effect with ``squared`` (exact already) or class ids.
       class_weights: ``[C]``, multiplies each class's loss before the class mean.
       include_background: False drops class 0 (multi-class, multi-label).
       per_sample: statistics per image then averaged over images (True), or one
         statistic over the whole batch (False).
+      per_class: keep the class axis (for logging): the class-weighted loss of
+        each image and class ``[B, K']`` for ``reduction="none"``, each class's
+        mean or sum over images ``[K']`` otherwise (``[K']`` for every reduction
+        with ``per_sample=False``); K' leaves out the background without
+        ``include_background``. Its mean over the class axis is the default loss.
       ignore_index: targets equal to it, integer or float, are void pixels (a
         multi-class float target is void when all its entries are).
       axis: the class axis of ``predictions`` and of float targets laid out like
@@ -176,10 +221,18 @@ def jaccard_loss(
         ``per_sample=False``.
 
     Returns:
-      A scalar, or ``[B]`` for ``reduction="none"`` with ``per_sample=True``.
+      A scalar, or ``[B]`` for ``reduction="none"`` with ``per_sample=True``;
+      ``per_class`` adds a trailing class axis (see above).
 
     Matches segmentation_models_pytorch ``JaccardLoss`` (its ``smooth`` in
-    numerator and denominator), averaged per image here when ``per_sample``.
+    numerator and denominator), averaged per image here when ``per_sample``;
+    MONAI ``DiceLoss(jaccard=True)`` with smoothing s is this loss with ``s / 2``.
+    MONAI's ``reduction="sum"`` adds over images and classes: take
+    ``per_class=True, reduction="none"`` and ``.sum()``. smp zeroes the loss of a
+    class absent from the batch's targets: multiply the ``per_class=True,
+    per_sample=False`` loss by ``T_c > 0`` before the class mean. smp and kornia
+    (``average="macro"``) divide by the class weights' sum: pass
+    ``class_weights = C * w / sum(w)``.
     References: Rahman & Wang (2016), "Optimizing intersection-over-union in deep
     neural networks for image segmentation".
 
@@ -191,11 +244,11 @@ def jaccard_loss(
       0.6667
     """
     fn = "jaccard_loss"
-    check_smooth(fn, smooth)
+    nr, dr = smoothing(fn, smooth, smooth_nr, smooth_dr)
 
     def score(inter: Array, p_sum: Array, t_sum: Array, class_w: Array | None) -> Array:
-        iou = score_ratio(inter + smooth, p_sum + t_sum - inter + smooth)
-        return class_mean(1.0 - iou, class_w)
+        iou = score_ratio(inter + nr, p_sum + t_sum - inter + dr)
+        return class_weighted(1.0 - iou, class_w)
 
     return overlap_loss(
         fn,
@@ -214,6 +267,8 @@ def jaccard_loss(
         where=where,
         reduction=reduction,
         axis_name=axis_name,
+        per_class=per_class,
+        soft_label=soft_label,
     )
 
 
@@ -223,11 +278,16 @@ def generalized_dice_loss(
     *,
     from_logits: bool = True,
     mode: str = "multiclass",
+    weight_type: str = "square",
     smooth: float = 1e-5,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
     squared: bool = False,
+    soft_label: bool = False,
     class_weights: ArrayLike | None = None,
     include_background: bool = True,
     per_sample: bool = True,
+    per_class: bool = False,
     ignore_index: int = -100,
     axis: int = -1,
     weight: ArrayLike | None = None,
@@ -241,9 +301,10 @@ def generalized_dice_loss(
         w_c = \frac{1}{T_c^2}, \qquad
         \ell = 1 - \frac{2\sum_c w_c I_c + s}{\sum_c w_c (P_c + T_c) + s}
 
-    A class absent from the image (T_c = 0) gets the largest finite weight of the
-    image instead of infinity (MONAI's rule); with every class absent the loss is
-    0 when nothing is predicted. The weights come from the targets and carry no
+    (``weight_type="simple"``: :math:`w_c = 1 / T_c`; ``"uniform"``: 1). A class
+    absent from the image (T_c = 0) gets the largest finite weight of the image
+    instead of infinity (MONAI's rule); with every class absent the loss is 0
+    when nothing is predicted. The weights come from the targets and carry no
     gradient.
 
     Args:
@@ -257,12 +318,24 @@ def generalized_dice_loss(
         loss with ``per_sample=False``).
       from_logits: apply sigmoid (binary, multi-label) or softmax (multi-class).
       mode: ``"binary"``, ``"multiclass"`` or ``"multilabel"``.
+      weight_type: the class weights from the target volume T_c: ``"square"``
+        (1 / T_c^2), ``"simple"`` (1 / T_c) or ``"uniform"`` (1); MONAI's ``w_type``.
       smooth: added to numerator and denominator; keeps empty images finite.
+      smooth_nr: added to the numerator instead of ``smooth`` (MONAI's name), >= 0.
+      smooth_dr: added to the denominator instead of ``smooth`` (MONAI's name), >= 0.
       squared: use sums of squares in the denominator (V-Net).
+      soft_label: take I as :math:`(P + T - \sum_i m_i |p_i - t_i|) / 2`,
+        MONAI's ``soft_label=True`` form, exact for soft targets and equal to I
+        for hard ones; no effect with ``squared`` (exact already) or class ids.
       class_weights: ``[C]``, multiplies each class's weight :math:`w_c`.
       include_background: False drops class 0 (multi-class, multi-label).
       per_sample: statistics per image then averaged over images (True), or one
         statistic over the whole batch (False).
+      per_class: keep the class axis (for logging): the class-weighted loss of
+        each image and class ``[B, K']`` for ``reduction="none"``, each class's
+        mean or sum over images ``[K']`` otherwise (``[K']`` for every reduction
+        with ``per_sample=False``); K' leaves out the background without
+        ``include_background``. Its mean over the class axis is the default loss.
       ignore_index: targets equal to it, integer or float, are void pixels (a
         multi-class float target is void when all its entries are).
       axis: the class axis of ``predictions`` and of float targets laid out like
@@ -278,10 +351,13 @@ def generalized_dice_loss(
         ``per_sample=False``.
 
     Returns:
-      A scalar, or ``[B]`` for ``reduction="none"`` with ``per_sample=True``.
+      A scalar, or ``[B]`` for ``reduction="none"`` with ``per_sample=True``;
+      ``per_class`` adds a trailing class axis (see above).
 
-    Matches MONAI ``GeneralizedDiceLoss`` (``w_type="square"``, ``batch=not
-    per_sample``, ``smooth_nr = smooth_dr = smooth``).
+    Matches MONAI ``GeneralizedDiceLoss`` (``w_type`` as ``weight_type``, its
+    ``smooth_nr``, ``smooth_dr``, ``soft_label``, ``batch=not per_sample``). Its
+    classes are pooled into one ratio, so ``per_class=True`` gives a class axis of
+    length 1 (``[B, 1]`` for ``reduction="none"``), as MONAI's ``reduction="none"``.
     References: Sudre et al. (2017), "Generalised Dice overlap as a deep learning
     loss function for highly unbalanced segmentations".
 
@@ -293,14 +369,15 @@ def generalized_dice_loss(
       0.697
     """
     fn = "generalized_dice_loss"
-    check_smooth(fn, smooth)
+    checks.check_option(fn, "weight_type", weight_type, WEIGHT_TYPES)
+    nr, dr = smoothing(fn, smooth, smooth_nr, smooth_dr)
 
     def score(inter: Array, p_sum: Array, t_sum: Array, class_w: Array | None) -> Array:
-        w = jax.lax.stop_gradient(_inverse_square_weights(t_sum))
+        w = jax.lax.stop_gradient(_volume_weights(t_sum, weight_type))
         if class_w is not None:
             w = w * class_w
-        num = 2.0 * jnp.sum(w * inter, axis=-1) + smooth
-        den = jnp.sum(w * (p_sum + t_sum), axis=-1) + smooth
+        num = 2.0 * jnp.sum(w * inter, axis=-1, keepdims=True) + nr
+        den = jnp.sum(w * (p_sum + t_sum), axis=-1, keepdims=True) + dr
         return 1.0 - score_ratio(num, den)
 
     return overlap_loss(
@@ -320,10 +397,17 @@ def generalized_dice_loss(
         where=where,
         reduction=reduction,
         axis_name=axis_name,
+        per_class=per_class,
+        soft_label=soft_label,
     )
 
 
-def _inverse_square_weights(t_sum: Array) -> Array:
+def _volume_weights(t_sum: Array, weight_type: str) -> Array:
+    """MONAI's class weights from the target volumes ``[..., K]``; an absent class
+    takes the largest weight of its image."""
+    if weight_type == "uniform":
+        return jnp.ones_like(t_sum)
     absent = t_sum == 0
-    w = jnp.where(absent, 0.0, 1.0 / jnp.where(absent, 1.0, jnp.square(t_sum)))
+    volume = jnp.where(absent, 1.0, t_sum)
+    w = jnp.where(absent, 0.0, 1.0 / (jnp.square(volume) if weight_type == "square" else volume))
     return jnp.where(absent, jnp.max(w, axis=-1, keepdims=True), w)

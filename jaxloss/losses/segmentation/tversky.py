@@ -14,8 +14,9 @@ from jaxloss._core.numerics import power
 from jaxloss._core.types import Array, ArrayLike, AxisName
 from jaxloss.losses.segmentation._common import (
     check_tversky,
-    class_mean,
+    class_weighted,
     overlap_loss,
+    smoothing,
     tversky_index,
 )
 
@@ -31,10 +32,14 @@ def tversky_loss(
     from_logits: bool = True,
     mode: str = "binary",
     smooth: float = 1e-5,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
     squared: bool = False,
+    soft_label: bool = False,
     class_weights: ArrayLike | None = None,
     include_background: bool = True,
     per_sample: bool = True,
+    per_class: bool = False,
     ignore_index: int = -100,
     axis: int = -1,
     weight: ArrayLike | None = None,
@@ -67,11 +72,21 @@ def tversky_loss(
       from_logits: apply sigmoid (binary, multi-label) or softmax (multi-class).
       mode: ``"binary"``, ``"multiclass"`` or ``"multilabel"``.
       smooth: added to numerator and denominator; keeps empty images finite.
+      smooth_nr: added to the numerator instead of ``smooth`` (MONAI's name), >= 0.
+      smooth_dr: added to the denominator instead of ``smooth`` (MONAI's name), >= 0.
       squared: use sums of squares in the denominator (V-Net).
+      soft_label: take I as :math:`(P + T - \sum_i m_i |p_i - t_i|) / 2`,
+        MONAI's ``soft_label=True`` form, exact for soft targets and equal to I
+        for hard ones; no effect with ``squared`` (exact already) or class ids.
       class_weights: ``[C]``, multiplies each class's loss before the class mean.
       include_background: False drops class 0 (multi-class, multi-label).
       per_sample: statistics per image then averaged over images (True), or one
         statistic over the whole batch (False).
+      per_class: keep the class axis (for logging): the class-weighted loss of
+        each image and class ``[B, K']`` for ``reduction="none"``, each class's
+        mean or sum over images ``[K']`` otherwise (``[K']`` for every reduction
+        with ``per_sample=False``); K' leaves out the background without
+        ``include_background``. Its mean over the class axis is the default loss.
       ignore_index: targets equal to it, integer or float, are void pixels (a
         multi-class float target is void when all its entries are).
       axis: the class axis of ``predictions`` and of float targets laid out like
@@ -87,9 +102,17 @@ def tversky_loss(
         ``per_sample=False``.
 
     Returns:
-      A scalar, or ``[B]`` for ``reduction="none"`` with ``per_sample=True``.
+      A scalar, or ``[B]`` for ``reduction="none"`` with ``per_sample=True``;
+      ``per_class`` adds a trailing class axis (see above).
 
-    Matches MONAI ``TverskyLoss`` and optax ``dice_loss(alpha=, beta=)``.
+    Matches MONAI ``TverskyLoss`` (its ``smooth_nr``, ``smooth_dr``, ``soft_label``,
+    ``batch=not per_sample``; its ``reduction="none"`` is ``per_class=True``) and
+    optax ``dice_loss(alpha=, beta=)``. MONAI's ``reduction="sum"`` adds over
+    images and classes: take ``per_class=True, reduction="none"`` and ``.sum()``.
+    smp's ``TverskyLoss`` zeroes the loss of a class absent from the batch's
+    targets: multiply the ``per_class=True, per_sample=False`` loss by ``T_c > 0``
+    before the class mean; it divides by the class weights' sum: pass
+    ``class_weights = C * w / sum(w)``.
     References: Salehi et al. (2017), "Tversky loss function for image segmentation".
 
     Example:
@@ -101,10 +124,11 @@ def tversky_loss(
     """
     fn = "tversky_loss"
     check_tversky(fn, alpha, beta, smooth)
+    nr, dr = smoothing(fn, smooth, smooth_nr, smooth_dr)
 
     def score(inter: Array, p_sum: Array, t_sum: Array, class_w: Array | None) -> Array:
-        index = tversky_index(inter, p_sum, t_sum, alpha, beta, smooth)
-        return class_mean(1.0 - index, class_w)
+        index = tversky_index(inter, p_sum, t_sum, alpha, beta, nr, dr)
+        return class_weighted(1.0 - index, class_w)
 
     return overlap_loss(
         fn,
@@ -123,6 +147,8 @@ def tversky_loss(
         where=where,
         reduction=reduction,
         axis_name=axis_name,
+        per_class=per_class,
+        soft_label=soft_label,
     )
 
 
@@ -136,10 +162,14 @@ def focal_tversky_loss(
     from_logits: bool = True,
     mode: str = "binary",
     smooth: float = 1e-5,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
     squared: bool = False,
+    soft_label: bool = False,
     class_weights: ArrayLike | None = None,
     include_background: bool = True,
     per_sample: bool = True,
+    per_class: bool = False,
     ignore_index: int = -100,
     axis: int = -1,
     weight: ArrayLike | None = None,
@@ -171,11 +201,21 @@ def focal_tversky_loss(
       from_logits: apply sigmoid (binary, multi-label) or softmax (multi-class).
       mode: ``"binary"``, ``"multiclass"`` or ``"multilabel"``.
       smooth: added to numerator and denominator; keeps empty images finite.
+      smooth_nr: added to the numerator instead of ``smooth`` (MONAI's name), >= 0.
+      smooth_dr: added to the denominator instead of ``smooth`` (MONAI's name), >= 0.
       squared: use sums of squares in the denominator (V-Net).
+      soft_label: take I as :math:`(P + T - \sum_i m_i |p_i - t_i|) / 2`,
+        MONAI's ``soft_label=True`` form, exact for soft targets and equal to I
+        for hard ones; no effect with ``squared`` (exact already) or class ids.
       class_weights: ``[C]``, multiplies each class's loss before the class mean.
       include_background: False drops class 0 (multi-class, multi-label).
       per_sample: statistics per image then averaged over images (True), or one
         statistic over the whole batch (False).
+      per_class: keep the class axis (for logging): the class-weighted loss of
+        each image and class ``[B, K']`` for ``reduction="none"``, each class's
+        mean or sum over images ``[K']`` otherwise (``[K']`` for every reduction
+        with ``per_sample=False``); K' leaves out the background without
+        ``include_background``. Its mean over the class axis is the default loss.
       ignore_index: targets equal to it, integer or float, are void pixels (a
         multi-class float target is void when all its entries are).
       axis: the class axis of ``predictions`` and of float targets laid out like
@@ -191,7 +231,8 @@ def focal_tversky_loss(
         ``per_sample=False``.
 
     Returns:
-      A scalar, or ``[B]`` for ``reduction="none"`` with ``per_sample=True``.
+      A scalar, or ``[B]`` for ``reduction="none"`` with ``per_sample=True``;
+      ``per_class`` adds a trailing class axis (see above).
 
     References: Abraham & Khan (2019), "A novel focal Tversky loss function with
     improved attention U-Net for lesion segmentation".
@@ -207,11 +248,12 @@ def focal_tversky_loss(
     fn = "focal_tversky_loss"
     check_tversky(fn, alpha, beta, smooth)
     checks.check_range(fn, "gamma", gamma, low=0.0, low_open=True)
+    nr, dr = smoothing(fn, smooth, smooth_nr, smooth_dr)
 
     def score(inter: Array, p_sum: Array, t_sum: Array, class_w: Array | None) -> Array:
-        index = tversky_index(inter, p_sum, t_sum, alpha, beta, smooth)
+        index = tversky_index(inter, p_sum, t_sum, alpha, beta, nr, dr)
         # rounding can push the index a hair above 1
-        return class_mean(power(jnp.maximum(1.0 - index, 0.0), gamma), class_w)
+        return class_weighted(power(jnp.maximum(1.0 - index, 0.0), gamma), class_w)
 
     return overlap_loss(
         fn,
@@ -230,4 +272,6 @@ def focal_tversky_loss(
         where=where,
         reduction=reduction,
         axis_name=axis_name,
+        per_class=per_class,
+        soft_label=soft_label,
     )

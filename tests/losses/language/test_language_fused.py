@@ -16,9 +16,12 @@ import torch.nn.functional as F
 from helpers import assert_close
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
+from language_cost import matmul_flops, value_and_grad_flops
 from language_helpers import V, random_tokens
 
 import jaxloss
+from jaxloss._core import backend
+from jaxloss.losses.language.fused import _default_chunk
 
 
 def _fused_case(rng, lead=(3, 5), d=8, bias=True):
@@ -27,6 +30,11 @@ def _fused_case(rng, lead=(3, 5), d=8, bias=True):
     b = rng.standard_normal(V) * 0.1 if bias else None
     t = random_tokens(rng, lead)
     return h, w, b, t
+
+
+def _grad(tensor: torch.Tensor) -> np.ndarray:
+    assert tensor.grad is not None
+    return tensor.grad.numpy()
 
 
 @pytest.mark.parametrize("chunk_size", (4, 6, 64))
@@ -66,7 +74,7 @@ def test_fused_matches_torch_linear_cross_entropy(reduction, smoothing, bias, ch
     argnums = (0, 1, 2) if bias else (0, 1)
     value, grads = jax.jit(jax.value_and_grad(f, argnums=argnums))(h, w, b)
     assert_close(value, expected.sum().item(), rtol=1e-5)
-    ref = [th.grad.numpy(), tw.grad.numpy().T] + ([tb.grad.numpy()] if bias else [])
+    ref = [_grad(th), _grad(tw).T] + ([_grad(tb)] if tb is not None else [])
     assert_close(grads, tuple(ref), rtol=1e-4, atol=1e-6)
 
 
@@ -117,24 +125,92 @@ def test_fused_bf16_confident_and_all_ignored():
     assert float(value) == 0.0 and all(np.all(g == 0) for g in grads)
 
 
-def test_fused_never_holds_the_logits():
-    """Compiled temporary memory of value_and_grad at N = 8192, D = 1024, V = 32768
-    (float32) is at most 1/8 of the materialised hidden @ W then cross-entropy."""
-    n, d, v = 8192, 1024, 32768
-    shapes = (
-        jax.ShapeDtypeStruct((n, d), jnp.float32),
-        jax.ShapeDtypeStruct((d, v), jnp.float32),
+_BIG = (8192, 1024, 32768)  # N, D, V: abstract shapes, never executed here
+
+
+def _big_shapes(dtype=jnp.float32):
+    n, d, v = _BIG
+    return (
+        jax.ShapeDtypeStruct((n, d), dtype),
+        jax.ShapeDtypeStruct((d, v), dtype),
         jax.ShapeDtypeStruct((n,), jnp.int32),
     )
 
-    def temp(f):
-        compiled = jax.jit(jax.value_and_grad(f, argnums=(0, 1))).lower(*shapes).compile()
-        return compiled.memory_analysis().temp_size_in_bytes
 
-    fused = temp(lambda h, w, t: jaxloss.fused_linear_cross_entropy(h, w, t))
-    materialised = temp(lambda h, w, t: jaxloss.cross_entropy(h @ w, t))
+def _materialised_ce(h, w, t):
+    return jaxloss.cross_entropy(h @ w, t)
+
+
+@pytest.mark.parametrize("options", [{}, {"reduction": "sum", "label_smoothing": 0.1}])
+def test_fused_gradients_cost_three_matmuls(options):
+    """Matmul FLOPs of value_and_grad, loops counted in full: the logits, the
+    hidden-state and the weight gradients (3 x 2NDV), as the materialised loss;
+    not a fourth recomputing the logits."""
+    n, d, v = _BIG
+    floor = 2 * n * d * v
+
+    def fused(h, w, t):
+        return jaxloss.fused_linear_cross_entropy(h, w, t, **options)
+
+    flops = value_and_grad_flops(fused, *_big_shapes())
+    assert value_and_grad_flops(_materialised_ce, *_big_shapes()) == 3 * floor  # the counter
+    assert flops <= 3.2 * floor, flops / floor
+    # the value alone: one matmul
+    assert matmul_flops(jax.make_jaxpr(fused)(*_big_shapes()).jaxpr) == floor
+
+
+@pytest.mark.parametrize("tokens", (1, 7, 255, 256, 257, 8191, 100_003))
+@pytest.mark.parametrize("platform", ("cpu", "gpu"))
+def test_default_blocks_of_tokens(tokens, platform):
+    """Blocks within the platform's budget, of equal size: little padding."""
+    vocab = 32768
+    elements = backend.block_elements(platform)
+    chunk = _default_chunk(tokens, vocab, elements)
+    count = -(-tokens // chunk)
+    assert chunk * vocab <= max(elements, vocab)
+    assert count * chunk - tokens < max(8, count) * 8
+
+
+def test_fused_never_holds_the_logits():
+    """Compiled temporary memory of value_and_grad at N = 8192, D = 1024, V = 32768
+    (float32) is at most 1/8 of the materialised hidden @ W then cross-entropy."""
+    n, _, v = _BIG
+
+    def temp(f):
+        compiled = jax.jit(jax.value_and_grad(f, argnums=(0, 1))).lower(*_big_shapes()).compile()
+        memory = compiled.memory_analysis()
+        assert memory is not None
+        return memory.temp_size_in_bytes
+
+    fused = temp(jaxloss.fused_linear_cross_entropy)
+    materialised = temp(_materialised_ce)
     assert materialised >= n * v * 4  # the logits alone
     assert fused * 8 <= materialised, (fused, materialised)
+
+
+def test_fused_bf16_accumulates_in_float32():
+    """bf16 inputs over many blocks of tokens: the gradients are those of the
+    float32 computation on the same (rounded) inputs, to bf16 rounding; a bf16
+    running sum over 64 blocks would be off by far more."""
+    rng = np.random.default_rng(9)
+    n, d, v = 512, 16, 64
+    h = jnp.asarray(rng.standard_normal((n, d)), jnp.bfloat16)
+    w = jnp.asarray(rng.standard_normal((d, v)) * 0.3, jnp.bfloat16)
+    t = jnp.asarray(rng.integers(0, v, n))
+
+    def grads(h_, w_, reduction):
+        def f(a, c):
+            out = jaxloss.fused_linear_cross_entropy(a, c, t, chunk_size=8, reduction=reduction)
+            return jnp.sum(out)
+
+        return jax.grad(f, argnums=(0, 1))(h_, w_)
+
+    low = jax.jit(grads, static_argnums=2)(h, w, "sum")
+    ref = jax.jit(grads, static_argnums=2)(h.astype(jnp.float32), w.astype(jnp.float32), "sum")
+    assert [g.dtype for g in low] == [jnp.bfloat16, jnp.bfloat16]
+    for got, want in zip(low, ref, strict=True):
+        err = np.abs(np.float32(got) - np.float32(want)).max() / np.abs(np.float32(want)).max()
+        assert err < 2**-7, err
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 import torch
 import torch.nn.functional as F
@@ -89,3 +90,25 @@ def test_float16_inputs_do_not_overflow():
     assert value.dtype == jnp.float32 and float(value) == 90000.0
     g = jax.grad(jaxloss.mse_loss)(p, t)
     assert g.dtype == jnp.float16 and np.all(np.isfinite(np.asarray(g, np.float32)))
+
+
+def test_l2_loss_matches_optax():
+    p, t = inputs((4, 5), 31)
+    rng = np.random.default_rng(3)
+    w, m = rng.uniform(0.1, 3.0, size=(4, 5)), rng.random(4) < 0.7
+
+    @jax.jit
+    def run(p, t):
+        out = {r: jaxloss.l2_loss(p, t, weight=w, where=m, reduction=r) for r in REDUCTIONS}
+        grad = jax.grad(lambda *a: jaxloss.l2_loss(*a, weight=w, where=m, reduction="sum"), (0, 1))
+        return out, grad(p, t), jaxloss.l2_loss(p, jnp.zeros_like(p), reduction="none")
+
+    out, (gp, gt), untargeted = run(jnp.asarray(p), jnp.asarray(t))
+    ref = np.asarray(optax.l2_loss(p, t), np.float64)
+    wm = w * m[:, None]
+    assert_close(out["none"], wm * ref)
+    assert_close(out["sum"], np.sum(wm * ref))
+    assert_close(out["mean"], np.sum(wm * ref) / (m.sum() * 5))
+    optax_grad = jax.grad(lambda a: jnp.sum(wm * optax.l2_loss(a, t)))(jnp.asarray(p))
+    assert_close((gp, gt), (optax_grad, -np.asarray(optax_grad)))
+    assert_close(untargeted, optax.l2_loss(p))  # optax's targets=None

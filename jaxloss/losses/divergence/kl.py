@@ -1,17 +1,7 @@
-"""Divergences between distributions: KL (torch's and the textbook form), JS, and
-the closed-form KL of diagonal Gaussians used by VAEs.
-
-Distributions lie on the class axis ``axis`` (the last by default; ``axis=1`` takes
-PyTorch's channel-first layout). Zeros in the first distribution contribute
-exactly 0, with finite gradients; disjoint supports stay finite. A value outside
-its documented range (a probability above 1, a positive log-probability) gives
-NaN for its element or distribution, never a finite number, and
-:func:`jaxloss.checked` names the argument; a NaN input stays NaN.
-"""
+"""KL divergences (torch's elementwise form and the textbook one, from
+probabilities or logits) and the Jensen-Shannon divergence."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -19,53 +9,17 @@ import jax.numpy as jnp
 from jaxloss._core import checks
 from jaxloss._core.classes import move_class_axis
 from jaxloss._core.numerics import p_log_ratio, xlogy
-from jaxloss._core.reduce import prepare_arrays, prepare_pair, reduce_loss
+from jaxloss._core.reduce import prepare_pair, reduce_loss
 from jaxloss._core.sharding import psum
 from jaxloss._core.types import Array, ArrayLike, AxisName
+from jaxloss.losses.divergence._common import (
+    distributions,
+    layout_of,
+    nan_where_nan,
+    probabilities,
+)
 
-__all__ = ["gaussian_kl", "js_divergence", "kl_div", "kl_divergence", "kl_divergence_with_logits"]
-
-
-def _nan_where_nan(x: Array) -> Array:
-    """0 where ``x`` is a number, NaN where it is NaN (with a zero gradient): the
-    value of a term that is exactly 0 but must carry a NaN input through."""
-    return jnp.where(jnp.isnan(x), jnp.nan, 0.0)
-
-
-def _distributions(
-    fn: str,
-    names: Sequence[str],
-    arrays: Sequence[ArrayLike],
-    axis: int,
-    where: ArrayLike | None,
-) -> list[Array]:
-    """Same-shape ``[..., K]`` arrays with the distribution axis ``axis`` moved last,
-    upcast, and the distributions that ``where [...]`` masks out zeroed."""
-    given = [jnp.asarray(a) for a in arrays]
-    if given[0].ndim == 0:
-        checks.fail(fn, f"{names[0]} must have a distribution axis [..., K]; got shape ()")
-    for name, a in zip(names[1:], given[1:], strict=True):
-        checks.check_same_shape(fn, names[0], given[0], name, a)
-    moved = move_class_axis(fn, axis, *given)
-    out, _ = prepare_arrays(fn, tuple(names), moved, where, mask_axes=-1)
-    return out
-
-
-def _probabilities(fn: str, name: str, p: Array) -> Array:
-    """``[...]``: whether every entry of each distribution ``p [..., K]`` is a
-    probability in [0, 1]; :func:`jaxloss.checked` reports the first that is not."""
-    ok = (p >= 0) & (p <= 1)
-    checks.require(fn, name, ok, p, "probabilities in [0, 1]")
-    return jnp.all(ok, axis=-1)
-
-
-def _layout_of(x: ArrayLike | None, ndim: int, axis: int) -> ArrayLike | None:
-    """A ``weight`` or ``where`` of the inputs' full rank is laid out like them:
-    its class axis moves last with theirs. A lower-rank one aligns with the
-    leading (non-class) axes and is left as it is."""
-    if x is None or jnp.ndim(x) != ndim or ndim == 0 or axis % ndim == ndim - 1:
-        return x
-    return jnp.moveaxis(jnp.asarray(x), axis, -1)
+__all__ = ["js_divergence", "kl_div", "kl_divergence", "kl_divergence_with_logits"]
 
 
 def kl_div(
@@ -127,7 +81,7 @@ def kl_div(
         given, t_given = move_class_axis(fn, axis, given, t_given)
     else:
         checks.check_integer(fn, "axis", axis)
-    where, weight = _layout_of(where, ndim, axis), _layout_of(weight, ndim, axis)
+    where, weight = layout_of(where, ndim, axis), layout_of(weight, ndim, axis)
     x, t, mask = prepare_pair(fn, "log_probs", given, t_given, where)
     ok_x = x <= 0  # -inf is a zero probability; NaN is reported and stays NaN
     checks.require(fn, "log_probs", ok_x, x, "log-probabilities (<= 0)")
@@ -136,12 +90,12 @@ def kl_div(
         checks.require(fn, "targets", ok_t, t, "log-probabilities (<= 0) (log_target=True)")
         zero = jnp.isneginf(t)
         t_safe = jnp.where(zero, 0.0, t)
-        loss = jnp.where(zero, _nan_where_nan(x), jnp.exp(t_safe) * (t_safe - x))
+        loss = jnp.where(zero, nan_where_nan(x), jnp.exp(t_safe) * (t_safe - x))
     else:
         ok_t = (t >= 0) & (t <= 1)
         checks.require(fn, "targets", ok_t, t, "probabilities in [0, 1]")
         zero = t == 0
-        loss = xlogy(t, t) - jnp.where(zero, _nan_where_nan(x), t * jnp.where(zero, 0.0, x))
+        loss = xlogy(t, t) - jnp.where(zero, nan_where_nan(x), t * jnp.where(zero, 0.0, x))
     loss = jnp.where(ok_x & ok_t, loss, jnp.nan)
     if reduction != "batchmean":
         out = reduce_loss(
@@ -202,8 +156,8 @@ def kl_divergence(
     """
     fn = "kl_divergence"
     checks.check_range(fn, "eps", eps, low=0.0)
-    a, b = _distributions(fn, ("p", "q"), (p, q), axis, where)
-    valid = _probabilities(fn, "p", a) & _probabilities(fn, "q", b)
+    a, b = distributions(fn, ("p", "q"), (p, q), axis, where)
+    valid = probabilities(fn, "p", a) & probabilities(fn, "q", b)
     loss = jnp.sum(p_log_ratio(a, jnp.maximum(b, eps)), axis=-1)
     return reduce_loss(
         fn=fn,
@@ -251,7 +205,7 @@ def kl_divergence_with_logits(
       0.1201
     """
     fn = "kl_divergence_with_logits"
-    a, b = _distributions(fn, ("p_logits", "q_logits"), (p_logits, q_logits), axis, where)
+    a, b = distributions(fn, ("p_logits", "q_logits"), (p_logits, q_logits), axis, where)
     log_p, log_q = jax.nn.log_softmax(a, axis=-1), jax.nn.log_softmax(b, axis=-1)
     absent = jnp.isneginf(log_p)
     terms = jnp.exp(log_p) * (jnp.where(absent, 0.0, log_p) - jnp.where(absent, 0.0, log_q))
@@ -299,8 +253,8 @@ def js_divergence(
       0.6931
     """
     fn = "js_divergence"
-    a, b = _distributions(fn, ("p", "q"), (p, q), axis, where)
-    valid = _probabilities(fn, "p", a) & _probabilities(fn, "q", b)
+    a, b = distributions(fn, ("p", "q"), (p, q), axis, where)
+    valid = probabilities(fn, "p", a) & probabilities(fn, "q", b)
     m = 0.5 * (a + b)
     loss = 0.5 * jnp.sum(p_log_ratio(a, m) + p_log_ratio(b, m), axis=-1)
     return reduce_loss(
@@ -310,78 +264,4 @@ def js_divergence(
         where=where,
         reduction=reduction,
         axis_name=axis_name,
-    )
-
-
-def gaussian_kl_rows(
-    fn: str,
-    mean: ArrayLike,
-    logvar: ArrayLike,
-    mean2: ArrayLike | None,
-    logvar2: ArrayLike | None,
-    axis: int,
-    where: ArrayLike | None,
-) -> Array:
-    """:func:`gaussian_kl`'s unreduced ``[...]`` (masked rows 0 before reduction),
-    for losses built on it: every error names ``fn``."""
-    if (mean2 is None) != (logvar2 is None):
-        checks.fail(fn, "mean2 and logvar2 go together: pass both or neither")
-    if mean2 is None or logvar2 is None:
-        names: tuple[str, ...] = ("mean", "logvar")
-        mu, lv = _distributions(fn, names, (mean, logvar), axis, where)
-        terms = jnp.expm1(lv) - lv + mu * mu
-    else:
-        names = ("mean", "logvar", "mean2", "logvar2")
-        arrays = (mean, logvar, mean2, logvar2)
-        mu, lv, mu2, lv2 = _distributions(fn, names, arrays, axis, where)
-        d = mu - mu2
-        terms = lv2 - lv + (jnp.exp(lv) + d * d) * jnp.exp(-lv2) - 1.0
-    return 0.5 * jnp.sum(terms, axis=-1)
-
-
-def gaussian_kl(
-    mean: ArrayLike,
-    logvar: ArrayLike,
-    *,
-    mean2: ArrayLike | None = None,
-    logvar2: ArrayLike | None = None,
-    axis: int = -1,
-    weight: ArrayLike | None = None,
-    where: ArrayLike | None = None,
-    reduction: str = "mean",
-    axis_name: AxisName = None,
-) -> Array:
-    r"""Closed-form KL of diagonal Gaussians, summed over the latent axis.
-
-    .. math::
-        D_{KL}\big(\mathcal N(\mu_1, e^{v_1}) \,\|\, \mathcal N(\mu_2, e^{v_2})\big)
-        = \tfrac12\sum_k \Big(v_2 - v_1 + \frac{e^{v_1} + (\mu_1 - \mu_2)^2}{e^{v_2}} - 1\Big)
-
-    with :math:`\mu_2 = 0, v_2 = 0` (the VAE prior N(0, I)) by default.
-
-    Args:
-      mean, logvar: ``[..., L]`` of the first Gaussian (the encoder's output).
-      mean2, logvar2: optional ``[..., L]`` of the second.
-      axis: the latent axis summed over (``axis=1`` for ``[N, L, ...]``).
-      weight, where: aligned with the leading axes of ``[...]`` (one value per sample).
-      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
-      axis_name: mapped axis for a global mean/sum inside ``shard_map``.
-
-    Returns:
-      A scalar (the mean over samples of each sample's KL), or ``[...]`` (the axes
-      other than ``axis``) for ``reduction="none"``.
-
-    Finite for log-variances of +-30 and beyond (no variance is ever divided by);
-    a NaN input gives NaN.
-    References: Kingma & Welling (2014), "Auto-Encoding Variational Bayes".
-
-    Example:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> float(jaxloss.gaussian_kl(jnp.zeros((1, 4)), jnp.zeros((1, 4))))
-      0.0
-    """
-    fn = "gaussian_kl"
-    loss = gaussian_kl_rows(fn, mean, logvar, mean2, logvar2, axis, where)
-    return reduce_loss(
-        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
     )
