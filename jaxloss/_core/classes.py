@@ -11,12 +11,14 @@ built on it, so that its errors name that loss.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from jaxloss._core import checks
+from jaxloss._core.backend import by_platform
 from jaxloss._core.numerics import shifted_logsumexp, upcast
 from jaxloss._core.reduce import fill_masked, mask_of, prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
@@ -254,22 +256,43 @@ def smoothing_rows(shifted: Array, lse: Array, class_weights: Array | None) -> A
       lse: ``[...]`` the log-normaliser of ``shifted``.
       class_weights: ``[C]`` or None (all 1).
 
-    Written from the logits (no [N, C] log-probabilities kept) and without a select
-    in the common case: only when some row holds a -inf logit (a masked vocabulary)
-    does ``lax.cond`` switch to the masked sum, which XLA CPU fuses far worse.
+    Written from the logits (no [N, C] log-probabilities kept). The masked sum is
+    needed only where a row holds a -inf logit (a masked vocabulary); XLA:CPU fuses
+    it far worse, so the CPU form switches to it with one ``lax.cond`` for the whole
+    batch, while accelerators, where a ``cond`` costs a synchronisation, select per
+    row. Both forms give the same numbers (:func:`smoothing_forms`).
     """
-    if class_weights is None:
-        plain = shifted.shape[-1] * lse - jnp.sum(shifted, axis=-1)
-    else:
-        plain = jnp.sum(class_weights) * lse - shifted @ class_weights
+    cpu, accelerator = smoothing_forms(class_weights)
+    return by_platform(shifted, lse, cpu=cpu, accelerator=accelerator)
 
-    def masked(_):
+
+def smoothing_forms(
+    class_weights: Array | None,
+) -> tuple[Callable[[Array, Array], Array], Callable[[Array, Array], Array]]:
+    """The CPU form (one ``lax.cond``) and the accelerator form (a per-row select)
+    of :func:`smoothing_rows`, as functions of ``(shifted, lse)``."""
+
+    def plain(shifted: Array, lse: Array) -> Array:
+        if class_weights is None:
+            return shifted.shape[-1] * lse - jnp.sum(shifted, axis=-1)
+        return jnp.sum(class_weights) * lse - shifted @ class_weights
+
+    def masked(shifted: Array, lse: Array) -> Array:
         finite = jnp.isfinite(shifted)
         w = jnp.ones(shifted.shape[-1], shifted.dtype) if class_weights is None else class_weights
         w_finite = jnp.where(finite, w, 0.0)
         return jnp.sum(w_finite, axis=-1) * lse - jnp.sum(jnp.where(finite, w * shifted, 0.0), -1)
 
-    return jax.lax.cond(jnp.all(jnp.isfinite(plain)), lambda _: plain, masked, None)
+    def cpu(shifted: Array, lse: Array) -> Array:
+        rows = plain(shifted, lse)
+        return jax.lax.cond(jnp.all(jnp.isfinite(rows)), lambda: rows, lambda: masked(shifted, lse))
+
+    def accelerator(shifted: Array, lse: Array) -> Array:
+        # the unselected plain row is inf, but its derivative is finite: no NaN
+        rows = plain(shifted, lse)
+        return jnp.where(jnp.isfinite(rows), rows, masked(shifted, lse))
+
+    return cpu, accelerator
 
 
 def finite_or_zero(log_probs: Array) -> Array:

@@ -83,11 +83,7 @@ def test_cli_list_and_recommend(capsys):
     assert "dice_loss" in out and "mse_loss" not in out
     assert cli.main(["recommend", "--task", "segmentation", "--imbalance", "severe"]) == 0
     out = capsys.readouterr().out
-    assert (
-        "focal_and_tversky_loss" in out
-        and "tversky_loss" in out
-        and "Abraham" in out
-    )
+    assert "focal_and_tversky_loss" in out and "tversky_loss" in out and "Abraham" in out
     assert cli.main(["recommend", "--task", "binary", "--positive-rate", "0.1"]) == 0
     assert "pos_weight=9.0" in capsys.readouterr().out.replace("\n", "")
     assert cli.main(["recommend", "--task", "nonsense"]) == 2

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._core import checks
+from jaxloss._core.backend import by_platform
 from jaxloss._core.numerics import safe_div, upcast
 from jaxloss._core.reduce import mask_of, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
@@ -64,14 +65,25 @@ def _pair(
         ok = ok & jnp.all(jnp.isfinite(b), axis=-1)
         checks.require(fn, name, ok[..., None], b, "finite boxes with x1 <= x2 and y1 <= y2")
         valid = valid & ok
-    # coordinates first: XLA:CPU reads and writes [4, ...] rows far faster than
-    # strided columns of [..., 4] (about 3x on the gradient)
-    a, g = tuple(jnp.moveaxis(b1, -1, 0)), tuple(jnp.moveaxis(b2, -1, 0))
+    a, g = by_platform(b1, b2, cpu=coordinates_first, accelerator=coordinate_slices)
     iw = jnp.minimum(a[2], g[2]) - jnp.maximum(a[0], g[0])
     ih = jnp.minimum(a[3], g[3]) - jnp.maximum(a[1], g[1])
     inter = jnp.where((iw > 0) & (ih > 0), iw * ih, 0.0)
     union = (a[2] - a[0]) * (a[3] - a[1]) + (g[2] - g[0]) * (g[3] - g[1]) - inter
     return _Pair(a, g, inter, union, safe_div(inter, union + eps), valid)
+
+
+def coordinates_first(b1: Array, b2: Array) -> tuple[tuple[Array, ...], tuple[Array, ...]]:
+    """The four coordinates of each box set as ``[4, ...]`` rows: XLA:CPU reads and
+    writes them far faster than strided columns of ``[..., 4]`` (about 3x on the
+    gradient)."""
+    return tuple(jnp.moveaxis(b1, -1, 0)), tuple(jnp.moveaxis(b2, -1, 0))
+
+
+def coordinate_slices(b1: Array, b2: Array) -> tuple[tuple[Array, ...], tuple[Array, ...]]:
+    """The same coordinates as slices of ``[..., 4]``: accelerators fuse the slices
+    into their consumers instead of copying a transposed array."""
+    return tuple(b1[..., k] for k in range(4)), tuple(b2[..., k] for k in range(4))
 
 
 def _reduce(

@@ -11,6 +11,8 @@ number rather than -inf, so no value or gradient meets ``-inf - -inf``.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -107,9 +109,14 @@ def _emissions(log_probs: Array, ext: Array) -> Array:
     return jnp.maximum(jnp.take_along_axis(time_major, index, axis=2), _UNREACHABLE)
 
 
-@jax.custom_vjp
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
 def _log_likelihood(
-    log_probs: Array, ext: Array, skip: Array, logit_lengths: Array, target_lengths: Array
+    blank: int,
+    log_probs: Array,
+    ext: Array,
+    skip: Array,
+    logit_lengths: Array,
+    target_lengths: Array,
 ) -> Array:
     """``[B]`` log-likelihoods of the extended labels ``ext [B, L]`` under
     ``log_probs [B, T, C]`` (about ``_UNREACHABLE`` when no alignment exists).
@@ -118,7 +125,7 @@ def _log_likelihood(
     return _ending(alphas[-1], target_lengths)
 
 
-def _log_likelihood_fwd(log_probs, ext, skip, logit_lengths, target_lengths):
+def _log_likelihood_fwd(blank, log_probs, ext, skip, logit_lengths, target_lengths):
     emit = _emissions(log_probs, ext)
     alphas = _alphas(emit, skip, logit_lengths)
     ll = _ending(alphas[-1], target_lengths)
@@ -126,7 +133,7 @@ def _log_likelihood_fwd(log_probs, ext, skip, logit_lengths, target_lengths):
     return ll, (alphas, emit, ext, skip, logit_lengths, target_lengths, ll, classes)
 
 
-def _log_likelihood_bwd(residuals, g):
+def _log_likelihood_bwd(blank, residuals, g):
     """The backward (beta) recursion: d ll / d emit[t, s] is the posterior of
     being in state s at frame t; a class's gradient sums the posteriors of the
     states that emit it."""
@@ -153,10 +160,14 @@ def _log_likelihood_bwd(residuals, g):
     feasible = ~(ll <= 0.5 * _UNREACHABLE)
     posterior = jnp.exp(alphas + betas - emit - jnp.where(feasible, ll, 0.0)[:, None])
     grad = jnp.where(live & feasible[:, None], posterior, 0.0) * g[:, None]
-    # states -> classes as a matmul with the one-hot extended labels: a scatter-add
-    # of [T, B, L] updates is far slower on CPU
-    one_hot = jax.nn.one_hot(ext, classes.shape[1], dtype=grad.dtype)
-    return jnp.einsum("tbl,blc->btc", grad, one_hot), None, None, None, None
+    # states -> classes: the label states through a matmul with the one-hot labels
+    # (a scatter-add of [T, B, L] updates is far slower on CPU), the blank states,
+    # all of one class, summed into its column
+    one_hot = jax.nn.one_hot(ext[:, 1::2], classes.shape[1], dtype=grad.dtype)
+    out = jnp.einsum("tbs,bsc->btc", grad[:, :, 1::2], one_hot)
+    blank_states = jnp.sum(grad[:, :, ::2], axis=2).T  # [B, T]
+    out = out.at[:, :, blank].add(blank_states)
+    return out, None, None, None, None
 
 
 _log_likelihood.defvjp(_log_likelihood_fwd, _log_likelihood_bwd)
@@ -286,6 +297,7 @@ def ctc_loss(
     # a label may be reached from two states back unless it repeats the label there
     skip = jnp.zeros((batch, states), bool).at[:, 3::2].set(labels[:, 1:] != labels[:, :-1])
     log_likelihood = _log_likelihood(
+        blank,
         log_probs,
         ext,
         skip,

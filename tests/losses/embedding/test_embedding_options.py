@@ -12,7 +12,6 @@ import pytest
 import torch
 from embedding_testing import (
     assert_raises_eagerly_and_under_jit,
-    assert_sharded_equals_global,
     cos_matrix,
     rows,
 )
@@ -188,10 +187,7 @@ def test_batch_triplet_distances_and_references_match_pml():
     )
 
 
-@pytest.mark.parametrize(
-    "fn", [jaxloss.ntxent_loss, jaxloss.batch_triplet_loss], ids=["ntxent", "triplet"]
-)
-def test_reference_embeddings_under_shard_map_equal_the_global_batch(fn):
+def test_reference_embeddings_under_shard_map_equal_the_global_batch():
     """Each device holds a slice of the references; they are gathered like the rows."""
     ref = jnp.asarray(np.random.default_rng(7).standard_normal((16, 6)), jnp.float32)
     ref_labels = jnp.arange(16) % 5
@@ -199,26 +195,25 @@ def test_reference_embeddings_under_shard_map_equal_the_global_batch(fn):
     P = jax.sharding.PartitionSpec
     x = jnp.asarray(np.random.default_rng(8).standard_normal((32, 6)), jnp.float32)
     labels = jnp.arange(32) % 5
-    kw = {"distance": "dot"}
+
+    def fn(a, y, r, ry, axis_name=None):
+        return jaxloss.batch_triplet_loss(
+            a, y, distance="dot", mining="batch_all", ref_embeddings=r, ref_labels=ry,
+            axis_name=axis_name,
+        )  # fmt: skip
 
     def local(a, y, r, ry):
-        return fn(a, y, ref_embeddings=r, ref_labels=ry, axis_name="batch", **kw)
+        return fn(a, y, r, ry, axis_name="batch")
 
     mapped = jax.shard_map(local, mesh=mesh, in_specs=(P("batch"),) * 4, out_specs=P())
     assert_close(
         jax.jit(jax.value_and_grad(mapped, argnums=(0, 2)))(x, labels, ref, ref_labels),
         jax.value_and_grad(
-            lambda a, r: fn(a, labels, ref_embeddings=r, ref_labels=ref_labels, **kw),
+            lambda a, r: fn(a, labels, r, ref_labels),
             argnums=(0, 1),
         )(x, ref),
         rtol=1e-5,
         atol=1e-6,
-    )
-
-
-def test_distance_option_under_shard_map_equals_the_global_batch():
-    assert_sharded_equals_global(
-        jaxloss.supervised_contrastive_loss, "labelled", {"distance": "euclidean"}
     )
 
 

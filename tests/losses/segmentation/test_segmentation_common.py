@@ -179,6 +179,7 @@ def test_global_statistics_under_shard_map_equal_one_device(fn, mode, opts):
 # ----------------------------------------------------------------- memory
 
 
+@pytest.mark.optimized
 def test_multiclass_dice_never_materializes_a_one_hot_target():
     """value_and_grad of multi-class Dice with integer targets needs less temporary
     memory than with one-hot targets passed in, and no more than the logits' size
