@@ -3,7 +3,7 @@
 Himmelblau's function, :math:`f(w_1, w_2) = (w_1^2 + w_2 - 11)^2 + (w_1 + w_2^2 - 7)^2`,
 is a classic non-convex toy landscape with four minima of value 0 and a local
 maximum. Loss-function guides render it in 3-D; this script does the
-same in JAX and adds what the seed only describes: the paths that plain gradient
+same in JAX and adds what those pictures only describe: the paths that plain gradient
 descent and Adam (optax) take from the same start, computed with ``jax.grad``.
 
 Run: ``python examples/loss_landscape.py`` (``--quick`` for a smaller grid).

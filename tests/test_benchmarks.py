@@ -69,7 +69,7 @@ def test_results_leave_the_source_tree_alone(tmp_path, monkeypatch):
     assert args.out is None and harness._sizes(args) == {"accelerator": 1 << 26}
 
 
-@pytest.mark.parametrize("script", ("segmentation", "embedding", "language"))
+@pytest.mark.parametrize("script", ("segmentation", "embedding", "language", "ctc"))
 def test_case_scripts_quick_run(script, tmp_path, capsys):
     module = importlib.import_module(f"benchmarks.{script}")
     assert module.main(["--quick", "--out", str(tmp_path)]) == 0

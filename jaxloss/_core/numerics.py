@@ -172,7 +172,8 @@ def masked_logsumexp(x: jax.Array, mask: jax.Array, axis: int = -1) -> jax.Array
     """logsumexp over ``mask``ed entries; -inf (zero gradient) when there are none."""
     top = jnp.max(jnp.where(mask, x, -jnp.inf), axis=axis, keepdims=True)
     top = jax.lax.stop_gradient(jnp.where(jnp.isfinite(top), top, 0.0))
-    total = jnp.sum(jnp.where(mask, jnp.exp(x - top), 0.0), axis=axis)
+    # masked entries never reach exp: a huge one would overflow and poison the gradient
+    total = jnp.sum(jnp.exp(jnp.where(mask, x - top, -jnp.inf)), axis=axis)
     empty = total == 0
     return jnp.where(
         empty, -jnp.inf, jnp.log(jnp.where(empty, 1.0, total)) + jnp.squeeze(top, axis)

@@ -111,7 +111,7 @@ register(
     tasks=("metric learning", "pairs", "siamese"),
     input_kind="x1, x2",
     example=functools.partial(embedding_example, kind="contrastive"),
-    matches="seeds 001/002 (Hadsell et al.)",
+    matches="Hadsell et al. 2006",
 )
 register(
     cosine_embedding_loss,

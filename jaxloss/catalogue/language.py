@@ -97,4 +97,5 @@ register(
     # "mean" divides each sequence's loss by its target length first (torch's)
     linear_reduction=False,
     forward_mode=False,  # the beta recursion is a custom_vjp: reverse mode only
+    free_target_length=True,
 )

@@ -90,6 +90,9 @@ class LossSpec:
     # positions of arguments shared by every row (a weight matrix), never sliced,
     # masked or sharded by rows
     shared_args: tuple[int, ...] = ()
+    # the targets' last axis is a length of its own (CTC's label sequences), not
+    # one that must match the output's
+    free_target_length: bool = False
     # differentiable in forward mode (False: a custom_vjp, reverse mode only)
     forward_mode: bool = True
 

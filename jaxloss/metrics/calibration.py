@@ -47,7 +47,7 @@ def reliability_diagram(
       ``(lo, hi]`` (Guo et al. 2017; confidence 0 goes in the first bin).
     - ``[N]`` positive-class probabilities with 0/1 ``targets [N]``: p against
       the frequency of positives, in bins ``[lo, hi)``,
-      except that p = 1 goes in the last bin (the seed's loop drops it).
+      except that p = 1 goes in the last bin (a loop over half-open bins (lo, hi] would drop it).
 
     Args:
       probs: ``[N, C]`` or ``[N]`` probabilities in [0, 1], as above.

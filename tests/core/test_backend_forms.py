@@ -41,3 +41,19 @@ def test_box_coordinate_forms_agree():
     b1, b2 = jax.random.uniform(jax.random.key(1), (2, 3, 7, 4))
     for x, y in zip(coordinates_first(b1, b2), coordinate_slices(b1, b2), strict=True):
         assert_close(x, y, rtol=0, atol=0)
+
+
+def test_segmentation_label_sum_forms_agree():
+    from jaxloss.losses.segmentation._common import label_sums_binned, label_sums_one_hot
+
+    k1, k2 = jax.random.split(jax.random.key(2))
+    probs = jax.nn.softmax(jax.random.normal(k1, (3, 5, 6, 4)), -1)
+    labels = jax.random.randint(k2, (3, 5, 6), -1, 4)  # -1: void pixels
+
+    def total(form, p):
+        inter, t_sum = form(p, labels)
+        return jnp.sum(inter * jnp.arange(1.0, 5.0)), t_sum
+
+    binned = jax.jit(jax.value_and_grad(lambda p: total(label_sums_binned, p), has_aux=True))
+    one_hot = jax.jit(jax.value_and_grad(lambda p: total(label_sums_one_hot, p), has_aux=True))
+    assert_close(binned(probs), one_hot(probs), rtol=1e-6)

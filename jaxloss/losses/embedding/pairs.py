@@ -252,7 +252,7 @@ def contrastive_loss(
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
 
-    Matches seeds 001 and 002. The gradient at D = 0 (identical embeddings) is 0,
+    Matches the textbook form of Hadsell et al. The gradient at D = 0 (identical embeddings) is 0,
     not NaN.
     References: Hadsell, Chopra & LeCun (2006), "Dimensionality Reduction by
     Learning an Invariant Mapping".

@@ -83,8 +83,13 @@ def siglip_loss(
         )
     logits = logit_scale * cosine_matrix(u, every_v) + logit_bias
     matching = (offset + jnp.arange(u.shape[0]))[:, None] == jnp.arange(every_v.shape[0])[None, :]
-    pair = log_sigmoid(jnp.where(matching, logits, -logits))
-    loss = -jnp.sum(jnp.where(every_mask[None, :], pair, 0.0), axis=1)
+    pair = -log_sigmoid(jnp.where(matching, logits, -logits))
+    valid = every_mask[None, :]
+    # the negatives' small terms are summed apart from the (large) positive one,
+    # so float32 does not round each of them away against it
+    positive = jnp.sum(jnp.where(matching & valid, pair, 0.0), axis=1)
+    negative = jnp.sum(jnp.where(~matching & valid, pair, 0.0), axis=1)
+    loss = positive + negative
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
     )

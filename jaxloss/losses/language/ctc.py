@@ -109,9 +109,10 @@ def _emissions(log_probs: Array, ext: Array) -> Array:
     return jnp.maximum(jnp.take_along_axis(time_major, index, axis=2), _UNREACHABLE)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
 def _log_likelihood(
     blank: int,
+    classes: int,
     log_probs: Array,
     ext: Array,
     skip: Array,
@@ -120,24 +121,26 @@ def _log_likelihood(
 ) -> Array:
     """``[B]`` log-likelihoods of the extended labels ``ext [B, L]`` under
     ``log_probs [B, T, C]`` (about ``_UNREACHABLE`` when no alignment exists).
-    With no frame, the empty target has likelihood 1 and the others none."""
+    With no frame, the empty target has likelihood 1 and the others none.
+    ``blank`` and ``classes`` serve the backward pass."""
+    del blank, classes
     alphas = _alphas(_emissions(log_probs, ext), skip, logit_lengths)
     return _ending(alphas[-1], target_lengths)
 
 
-def _log_likelihood_fwd(blank, log_probs, ext, skip, logit_lengths, target_lengths):
+def _log_likelihood_fwd(blank, classes, log_probs, ext, skip, logit_lengths, target_lengths):
+    del blank, classes
     emit = _emissions(log_probs, ext)
     alphas = _alphas(emit, skip, logit_lengths)
     ll = _ending(alphas[-1], target_lengths)
-    classes = jnp.zeros((0, log_probs.shape[-1]), log_probs.dtype)  # only its shape
-    return ll, (alphas, emit, ext, skip, logit_lengths, target_lengths, ll, classes)
+    return ll, (alphas, emit, ext, skip, logit_lengths, target_lengths, ll)
 
 
-def _log_likelihood_bwd(blank, residuals, g):
+def _log_likelihood_bwd(blank, classes, residuals, g):
     """The backward (beta) recursion: d ll / d emit[t, s] is the posterior of
     being in state s at frame t; a class's gradient sums the posteriors of the
     states that emit it."""
-    alphas, emit, ext, skip, logit_lengths, target_lengths, ll, classes = residuals
+    alphas, emit, ext, skip, logit_lengths, target_lengths, ll = residuals
     frames, _, states = emit.shape
     end = jnp.where(_final_states(target_lengths, states), 0.0, _UNREACHABLE).astype(emit.dtype)
     skip_from = jnp.pad(skip, ((0, 0), (0, 2)))[:, 2:]  # whether s may jump to s + 2
@@ -163,7 +166,7 @@ def _log_likelihood_bwd(blank, residuals, g):
     # states -> classes: the label states through a matmul with the one-hot labels
     # (a scatter-add of [T, B, L] updates is far slower on CPU), the blank states,
     # all of one class, summed into its column
-    one_hot = jax.nn.one_hot(ext[:, 1::2], classes.shape[1], dtype=grad.dtype)
+    one_hot = jax.nn.one_hot(ext[:, 1::2], classes, dtype=grad.dtype)
     out = jnp.einsum("tbs,bsc->btc", grad[:, :, 1::2], one_hot)
     blank_states = jnp.sum(grad[:, :, ::2], axis=2).T  # [B, T]
     out = out.at[:, :, blank].add(blank_states)
@@ -255,7 +258,8 @@ def ctc_loss(
     if targets.shape[0] != batch:
         checks.fail(
             _FN,
-            f"targets has {targets.shape[0]} sequences but logits has {batch}; "
+            f"targets has shape {tuple(targets.shape)}, {targets.shape[0]} sequences, but logits "
+            f"has {batch}; "
             "expected targets [B, S] for logits [B, T, C]",
         )
     checks.check_integer(_FN, "blank", blank)
@@ -296,8 +300,9 @@ def ctc_loss(
     ext = jnp.full((batch, states), blank, jnp.int32).at[:, 1::2].set(labels)
     # a label may be reached from two states back unless it repeats the label there
     skip = jnp.zeros((batch, states), bool).at[:, 3::2].set(labels[:, 1:] != labels[:, :-1])
-    log_likelihood = _log_likelihood(
+    log_likelihood: Array = _log_likelihood(  # pyright: ignore[reportAssignmentType]
         blank,
+        classes,
         log_probs,
         ext,
         skip,

@@ -32,7 +32,11 @@ a probability outside [0, 1] with ``from_logits=False``, makes its image's loss
 NaN (the global loss with ``per_sample=False``); :func:`jaxloss.checked` names
 the argument and the value.
 
-``reduction="none"`` returns one loss per image ``[B]`` (the class-averaged loss).
+``reduction="none"`` returns one loss per image ``[B]`` (the class-averaged loss),
+or ``[B, K]`` per image and class with ``per_class=True`` (MONAI's unreduced
+output, for logging). ``smooth_nr`` / ``smooth_dr`` set the numerator and
+denominator smoothing apart (MONAI's names; ``smooth`` sets both), and
+``soft_label=True`` takes MONAI's form that is exact for soft targets.
 With ``per_sample=False`` the loss is one global statistic (a scalar for every
 reduction); with ``axis_name`` its sums are taken across devices.
 

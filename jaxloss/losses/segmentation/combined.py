@@ -23,7 +23,7 @@ from jaxloss.losses.segmentation._common import (
 __all__ = ["bce_dice_loss", "focal_and_tversky_loss"]
 
 
-def _seed_terms(
+def _combined_terms(
     fn: str,
     logits: ArrayLike,
     targets: ArrayLike,
@@ -51,7 +51,7 @@ def _seed_terms(
 
 
 def _pixel_share(pixel_loss: Array, m: Array, n: Array, images: Array) -> Array:
-    """Each image's part of the seed's masked pixel mean sum(loss * m) / n, scaled
+    """Each image's part of the masked pixel mean sum(loss * m) / n, scaled
     by the number of images so that the mean over images is that pixel mean."""
     per_image = jnp.sum(pixel_loss * m, axis=tuple(range(1, m.ndim)))
     return images * per_image / jnp.where(n == 0, 1.0, n)
@@ -78,10 +78,11 @@ def bce_dice_loss(
       logits: ``[B, ...]`` binary logits.
       targets: ``[B, ...]`` in [0, 1]; another value (or NaN) at a valid pixel
         gives NaN for its image.
-      where: the seed's ``valid_mask``: boolean, aligned with the leading axes of
-        ``logits`` (``[B]`` masks whole images) or of its full rank.
-      smooth: the seed's ``smooth``, >= 0, in the pixel mean's denominator and the Dice.
-      reduction: ``"mean"`` is the seed's value. ``"none"`` gives per-image terms
+      where: the valid-pixel mask (the recipe's ``valid_mask``): boolean, aligned
+        with the leading axes of ``logits`` (``[B]`` masks whole images) or of its
+        full rank.
+      smooth: >= 0, in the pixel mean's denominator and the Dice.
+      reduction: ``"mean"`` is the recipe's value. ``"none"`` gives per-image terms
         ``[B]`` whose mean is that value (each image's pixel BCE sum times B / n
         plus its Dice loss); ``"sum"`` is their sum.
       axis_name: the valid-pixel count and the number of images are global.
@@ -89,7 +90,7 @@ def bce_dice_loss(
     Returns:
       A scalar, or ``[B]`` for ``reduction="none"``.
 
-    Exactly the seed's definition, including its treatment of void pixels: they
+    Exactly the common recipe's definition, including its treatment of void pixels: they
     leave the BCE sum and its count and every Dice sum, but an image whose pixels
     are all void still counts in the batch mean (with Dice loss 0), so masking an
     image out is not the same as dropping it. Void pixels may hold NaN.
@@ -105,7 +106,7 @@ def bce_dice_loss(
     fn = "bce_dice_loss"
     checks.check_reduction(fn, reduction)
     check_smooth(fn, smooth)
-    x, t, m, n, images, (inter, p_sum, t_sum) = _seed_terms(
+    x, t, m, n, images, (inter, p_sum, t_sum) = _combined_terms(
         fn, logits, targets, where, smooth, axis_name
     )
     bce = binary_cross_entropy_with_logits(x, t, reduction="none")
@@ -144,22 +145,24 @@ def focal_and_tversky_loss(
       logits: ``[B, ...]`` binary logits.
       targets: ``[B, ...]`` in [0, 1]; another value (or NaN) at a valid pixel
         gives NaN for its image.
-      where: the seed's ``valid_mask``: boolean, aligned with the leading axes of
-        ``logits`` (``[B]`` masks whole images) or of its full rank.
+      where: the valid-pixel mask (the recipe's ``valid_mask``): boolean, aligned
+        with the leading axes of ``logits`` (``[B]`` masks whole images) or of its
+        full rank.
       focal_alpha: the focal term's balance of positives, in [0, 1].
       focal_gamma: the focal term's focusing exponent, >= 0.
       tversky_alpha, tversky_beta: prices of false positives and false negatives, >= 0.
       smooth: >= 0, in the pixel mean's denominator and the Tversky index.
       tversky_weight: :math:`\lambda`, >= 0.
-      reduction: ``"mean"`` is the seed's value; ``"none"`` gives per-image terms
+      reduction: ``"mean"`` is the recipe's value; ``"none"`` gives per-image terms
         ``[B]`` whose mean is that value; ``"sum"`` is their sum.
       axis_name: the valid-pixel count and the number of images are global.
 
     Returns:
       A scalar, or ``[B]`` for ``reduction="none"``.
 
-    Exactly the seed's definition, void pixels included (see :func:`bce_dice_loss`);
-    ``1 - p_t`` is computed as ``-expm1(-BCE)``, which equals the seed's to rounding.
+    Exactly the common recipe's definition, void pixels included (see
+    :func:`bce_dice_loss`); ``1 - p_t`` is computed as ``-expm1(-BCE)``, which
+    equals the recipe's ``1 - exp(-BCE)`` to rounding.
     References: Lin et al. (2017), "Focal loss for
     dense object detection"; Salehi et al. (2017), "Tversky loss function for image
     segmentation".
@@ -177,7 +180,7 @@ def focal_and_tversky_loss(
     checks.check_range(fn, "focal_alpha", focal_alpha, low=0.0, high=1.0)
     checks.check_range(fn, "focal_gamma", focal_gamma, low=0.0)
     checks.check_range(fn, "tversky_weight", tversky_weight, low=0.0)
-    x, t, m, n, images, (inter, p_sum, t_sum) = _seed_terms(
+    x, t, m, n, images, (inter, p_sum, t_sum) = _combined_terms(
         fn, logits, targets, where, smooth, axis_name
     )
     bce = binary_cross_entropy_with_logits(x, t, reduction="none")

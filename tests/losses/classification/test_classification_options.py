@@ -59,11 +59,11 @@ def _reduce(loss, reduction, keep=None):
 
 
 def _jax_value_grad(fn, x, *args, **kwargs):
+    def value_grad(a):  # one compilation for the value and the gradient
+        return fn(a, *args, **kwargs), jax.grad(lambda z: jnp.sum(fn(z, *args, **kwargs)))(a)
+
     with jax.enable_x64(True):
-        x = jnp.asarray(x)
-        value = fn(x, *args, **kwargs)
-        grad = jax.grad(lambda a: jnp.sum(fn(a, *args, **kwargs)))(x)
-    return value, grad
+        return jax.jit(value_grad)(jnp.asarray(x))
 
 
 def _torch_value_grad(f, x):

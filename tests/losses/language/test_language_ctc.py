@@ -212,7 +212,7 @@ def test_bad_input_raises_naming_the_argument():
         ((logits, targets.astype(np.float32)), {}, TypeError, "targets must be integer"),
         ((logits[0, 0], targets[0]), {}, ValueError, "logits must have rank"),
         ((logits, targets[0]), {}, ValueError, "targets must have rank 2"),
-        ((logits, targets[:3]), {}, ValueError, "targets has 3 sequences"),
+        ((logits, targets[:3]), {}, ValueError, "targets has shape (3, 5), 3 sequences"),
         ((logits, targets), {"blank": C}, ValueError, "blank must be a class id in [0, 5)"),
         (
             (logits, targets),
