@@ -9,7 +9,7 @@ run, over the measured time. Peers run on the same data in the same process:
 optax (jit), torch eager and ``torch.compile`` (on the GPU with ``--device gpu``).
 A time within a few dispatch latencies of a no-op is marked as dispatch-bound:
 its ratios and floor shares mean nothing. Results go to ``--out`` (default
-``./jaxloss-bench-results/`` in the current directory), named after the device.
+``./bench-results/`` in the current directory), named after the device.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from benchmarks import peers
 
 # the results committed with the source (written there only with --out)
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
-RESULTS_DIR = "jaxloss-bench-results"
+RESULTS_DIR = "bench-results"
 SIZES = {"small": 1 << 14, "medium": 1 << 20, "large": 1 << 24}  # elements per input
 ACCELERATOR_SIZES = {"accelerator": 1 << 26}
 QUICK_SIZES = {"small": 1 << 12}

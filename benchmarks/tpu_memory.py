@@ -4,7 +4,7 @@
 compiles ``value_and_grad`` of ``fused_linear_cross_entropy`` and of the
 materialised ``cross_entropy(hidden @ weight)`` for a TPU v5e topology on
 abstract inputs (nothing runs) and writes their ``memory_analysis()`` figures to
-``--out`` (default ``./jaxloss-bench-results/``).
+``--out`` (default ``./bench-results/``).
 """
 
 from __future__ import annotations

@@ -82,6 +82,10 @@ def test_case_scripts_quick_run(script, tmp_path, capsys):
     elif script == "embedding":
         assert {"torch"} == set(by_loss[("clip_loss", 2)]["peers"])
         assert len(report["results"]) == 6
+    elif script == "ctc":
+        assert all(
+            {"optax ctc_loss", "torch F.ctc_loss"} == set(r["peers"]) for r in report["results"]
+        )
     else:
         (fused,) = report["results"]
         assert set(fused["peers"]) == {"materialised JAX", "torch F.linear_cross_entropy"}
