@@ -125,7 +125,9 @@ def test_overlap_losses_match_float64_reference(kind, mode, masked, per_sample):
     seed = [*OVERLAP].index(kind) * 100 + MODES.index(mode) * 10 + 2 * masked + per_sample
     rng = np.random.default_rng(seed)
     x, t, mask = inputs(mode, rng)
-    for opts in _OPTIONS:
+    # each option runs for every loss and mode, masked and unmasked, per image and
+    # pooled, but not in all four combinations: half the compilations
+    for opts in _OPTIONS[(masked + per_sample) % 2 :: 2]:
         if mode == "binary" and ("class_weights" in opts or "include_background" in opts):
             continue
         opts = dict(opts)
