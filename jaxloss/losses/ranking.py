@@ -291,7 +291,7 @@ def pairwise_hinge_loss(
       else a scalar.
 
     References:
-      Burges et al. Learning to Rank using Gradient Descent. ICML 2005.
+      Joachims. Optimizing Search Engines using Clickthrough Data. KDD 2002.
       https://github.com/google/rax/blob/main/rax/_src/losses.py
 
     Example:
