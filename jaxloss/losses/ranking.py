@@ -92,7 +92,7 @@ def ranking_softmax_loss(
         lse = jax.nn.logsumexp(s, axis=-1)
         loss = -jnp.sum(y * (s - lse[..., None]), axis=-1)
     else:
-        lse = masked_logsumexp(jnp.where(mask, s, -jnp.inf), mask)
+        lse = masked_logsumexp(s, mask)
         lse = jnp.where(jnp.any(mask, axis=-1), lse, 0.0)
         loss = -jnp.sum(jnp.where(mask, y * (s - lse[..., None]), 0.0), axis=-1)
     return reduce_loss(
@@ -159,7 +159,7 @@ def listmle_loss(
     if mask is not None:
         later = later & mask[..., None, :]
     # left-out entries hold -inf, whose exp (0) cannot overflow into a NaN gradient
-    lse = masked_logsumexp(jnp.where(later, s[..., None, :], -jnp.inf), later)
+    lse = masked_logsumexp(s[..., None, :], later)
     terms = s - lse
     if mask is not None:
         terms = jnp.where(mask, terms, 0.0)

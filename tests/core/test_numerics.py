@@ -81,3 +81,14 @@ def test_check_rank_and_option_messages():
     with pytest.raises(ValueError, match=r"^jaxloss\.f: mode must be one of 'a', 'b'; got 'c'$"):
         _checks.check_option("f", "mode", "c", ("a", "b"))
     _checks.check_rank("f", "logits", jnp.ones((2, 3)), {2, 3})
+
+
+def test_masked_logsumexp_ignores_huge_masked_entries():
+    """A masked-out entry far above the kept ones must not overflow ``exp``: its
+    zero gradient would become 0 * inf = NaN."""
+    x = jnp.array([[1.0, 2.0, 1e4], [0.5, -1e4, 3.0]])
+    mask = jnp.array([[True, True, False], [True, False, True]])
+    value, grad = jax.value_and_grad(lambda v: jnp.sum(nm.masked_logsumexp(v, mask)))(x)
+    expected = np.logaddexp(1.0, 2.0) + np.logaddexp(0.5, 3.0)
+    np.testing.assert_allclose(float(value), expected, rtol=1e-6)
+    assert np.all(np.isfinite(np.asarray(grad))) and np.all(np.asarray(grad)[~mask] == 0)

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from jax.typing import DTypeLike
 
 from jaxloss._core import checks
-from jaxloss._core.numerics import masked_logsumexp, normalize, safe_sqrt, upcast
+from jaxloss._core.numerics import normalize, safe_sqrt, upcast
 from jaxloss._core.reduce import prepare_arrays, reduce_loss
 from jaxloss._core.sharding import gather, row_offset
 from jaxloss._core.types import Array, ArrayLike, AxisName
@@ -200,11 +200,3 @@ def class_labels(fn: str, labels: ArrayLike, shape: tuple[int, ...]) -> Array:
     if not jnp.issubdtype(labels.dtype, jnp.integer):
         checks.fail(fn, f"labels must be integer class ids; got dtype {labels.dtype}", TypeError)
     return labels
-
-
-def masked_lse(x: Array, mask: Array, axis: int = -1) -> Array:
-    """``masked_logsumexp`` with the masked-out entries set to -inf first: one of
-    them far above the kept maximum (a positive's similarity / 0.01 among the
-    negatives) would otherwise overflow ``exp`` and turn its zero gradient into
-    0 * inf = NaN."""
-    return masked_logsumexp(jnp.where(mask, x, -jnp.inf), mask, axis=axis)

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._core import checks
-from jaxloss._core.numerics import normalize, upcast
+from jaxloss._core.numerics import masked_logsumexp, normalize, upcast
 from jaxloss._core.reduce import (
     examples_interact,
     fill_masked,
@@ -28,7 +28,6 @@ from jaxloss.losses.embedding._common import (
     batch_rows,
     cosine_matrix,
     empty_batch,
-    masked_lse,
     matmul_t,
 )
 
@@ -43,7 +42,7 @@ __all__ = [
 def _cross_entropy_rows(scores: Array, target: Array, candidates: Array) -> Array:
     """-log softmax(scores)[target] per row over the valid candidate columns."""
     picked = jnp.take_along_axis(scores, target[:, None], axis=1)[:, 0]
-    return masked_lse(scores, candidates[None, :]) - picked
+    return masked_logsumexp(scores, candidates[None, :]) - picked
 
 
 def _hard_negatives(
@@ -332,7 +331,7 @@ def cosent_loss(
     valid = valid > 0
     ordered = (y[:, None] > y[None, :]) & valid[:, None] & valid[None, :]
     diff = s[None, :] - s[:, None]
-    loss = jnp.logaddexp(0.0, masked_lse(diff.ravel(), ordered.ravel()))
+    loss = jnp.logaddexp(0.0, masked_logsumexp(diff.ravel(), ordered.ravel()))
     # a NaN score or cosine compares False with everything, so its row would
     # silently drop out of every pair: a valid NaN makes the loss NaN instead
     poisoned = jnp.any(valid & (jnp.isnan(s) | jnp.isnan(y)))

@@ -17,13 +17,13 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from jaxloss._core import checks
+from jaxloss._core.numerics import masked_logsumexp
 from jaxloss._core.reduce import examples_interact, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
 from jaxloss.losses.embedding._common import (
     DISTANCES,
     empty_batch,
     labelled_rows,
-    masked_lse,
     similarity_matrix,
 )
 
@@ -94,7 +94,7 @@ def ntxent_loss(
             fn, x.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
         )
     s = similarity_matrix(x, every, distance) / temperature
-    rest = masked_lse(s, negative)[:, None]
+    rest = masked_logsumexp(s, negative)[:, None]
     pair = jnp.where(positive, jnp.logaddexp(s, rest) - s, 0.0)
     loss = jnp.where(bad, jnp.nan, jnp.sum(pair, axis=1))
     if mask is not None:
@@ -180,7 +180,7 @@ def supervised_contrastive_loss(
             fn, x.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
         )
     s = similarity_matrix(x, every, distance) / temperature
-    log_prob = s - masked_lse(s, positive | negative)[:, None]
+    log_prob = s - masked_logsumexp(s, positive | negative)[:, None]
     count = jnp.sum(positive, axis=1)
     loss = -jnp.sum(jnp.where(positive, log_prob, 0.0), axis=1) / jnp.maximum(count, 1)
     loss = jnp.where(bad, jnp.nan, loss)

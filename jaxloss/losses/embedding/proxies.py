@@ -11,7 +11,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from jaxloss._core import checks
-from jaxloss._core.numerics import softplus
+from jaxloss._core.numerics import masked_logsumexp, softplus
 from jaxloss._core.reduce import examples_interact, mask_weights, prepare_arrays
 from jaxloss._core.sharding import gather_invariant
 from jaxloss._core.types import Array, ArrayLike, AxisName, Scalar
@@ -19,7 +19,6 @@ from jaxloss.losses.embedding._common import (
     class_labels,
     class_matrix,
     cosine_matrix,
-    masked_lse,
 )
 
 __all__ = ["proxy_anchor_loss"]
@@ -101,8 +100,8 @@ def proxy_anchor_loss(
     cos = cosine_matrix(x, p)
     own = (y[:, None] == jnp.arange(num_classes)[None, :]) & (valid[:, None] > 0)
     other = ~own & (valid[:, None] > 0)
-    pull = softplus(masked_lse(-alpha * (cos - margin), own, axis=0))
-    push = softplus(masked_lse(alpha * (cos + margin), other, axis=0))
+    pull = softplus(masked_logsumexp(-alpha * (cos - margin), own, axis=0))
+    push = softplus(masked_logsumexp(alpha * (cos + margin), other, axis=0))
     with_positive = jnp.maximum(jnp.sum(jnp.any(own, axis=0)), 1)
     loss = jnp.sum(pull) / with_positive + jnp.sum(push) / num_classes
     return jnp.where(bad, jnp.nan, loss)

@@ -12,14 +12,13 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._core import checks
-from jaxloss._core.numerics import softplus
+from jaxloss._core.numerics import masked_logsumexp, softplus
 from jaxloss._core.reduce import examples_interact, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName, Scalar
 from jaxloss.losses.embedding._common import (
     cosine_matrix,
     empty_batch,
     labelled_rows,
-    masked_lse,
 )
 
 __all__ = ["circle_loss", "multi_similarity_loss"]
@@ -86,8 +85,8 @@ def multi_similarity_loss(
             fn, x.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
         )
     s = cosine_matrix(x, every)
-    pull = softplus(masked_lse(-alpha * (s - base), positive)) / alpha
-    push = softplus(masked_lse(beta * (s - base), negative)) / beta
+    pull = softplus(masked_logsumexp(-alpha * (s - base), positive)) / alpha
+    push = softplus(masked_logsumexp(beta * (s - base), negative)) / beta
     loss = jnp.where(bad, jnp.nan, pull + push)
     return reduce_loss(
         loss, fn=fn, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
@@ -161,7 +160,7 @@ def circle_loss(
     logit_p = -gamma * jax.nn.relu(1.0 + margin - fixed) * (s - (1.0 - margin))
     logit_n = gamma * jax.nn.relu(fixed + margin) * (s - margin)
     anchors = jnp.any(positive, axis=1) & jnp.any(negative, axis=1)
-    both = masked_lse(logit_p, positive) + masked_lse(logit_n, negative)
+    both = masked_logsumexp(logit_p, positive) + masked_logsumexp(logit_n, negative)
     loss = jnp.where(anchors, softplus(jnp.where(anchors, both, 0.0)), 0.0)
     loss = jnp.where(bad, jnp.nan, loss)
     # a bad row counts even without a pair, so its NaN reaches the mean
