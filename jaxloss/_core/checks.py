@@ -228,7 +228,7 @@ def static_number(fn: str, name: str, value: ArrayLike) -> float:
     return float(np.asarray(value))
 
 
-def class_weights(
+def class_weights_of(
     fn: str, weight: ArrayLike | None, num_classes: int, name: str = "weight"
 ) -> Array | None:
     """A ``[C]`` vector of per-class weights, or None."""
@@ -241,6 +241,26 @@ def class_weights(
     if weight.shape != (num_classes,):
         fail(fn, f"{name} must have shape ({num_classes},), one per class; got {weight.shape}")
     return weight
+
+
+def either_class_weights(
+    fn: str,
+    weight: ArrayLike | None,
+    class_weights: ArrayLike | None,
+    num_classes: int,
+) -> Array | None:
+    """The ``[C]`` class weights of a loss where PyTorch calls them ``weight``: given
+    under either name (``class_weights`` is the one every class-axis loss shares),
+    never both."""
+    if weight is not None and class_weights is not None:
+        fail(
+            fn,
+            "weight and class_weights are the same [C] class weights here "
+            "(weight is PyTorch's name); pass one of them",
+        )
+    if weight is not None:
+        return class_weights_of(fn, weight, num_classes, "weight")
+    return class_weights_of(fn, class_weights, num_classes, "class_weights")
 
 
 def row_values(fn: str, name: str, values: ArrayLike, shape: tuple[int, ...]) -> Array:

@@ -216,6 +216,7 @@ def reduce_classwise(
     reduction: str,
     axis_name: AxisName,
     class_weights: Array | None = None,
+    sample_weights: ArrayLike | None = None,
 ) -> Array:
     """Reduces a per-row loss ``[...]`` over the counted rows.
 
@@ -231,10 +232,20 @@ def reduce_classwise(
         loss,
         fn=fn,
         reduction=reduction,
+        sample_weights=sample_weights,
         where=rows.counted,
         axis_name=axis_name,
         normalizer=normalizer,
     )
+
+
+def target_class_weight(class_weights: Array, targets: Array) -> Array:
+    r"""Each example's weight under ``class_weights [C]``: :math:`w_{y_i}` for integer
+    class ``targets [...]``, and the target-weighted average :math:`\sum_c q_{ic} w_c`
+    for probability targets ``[..., C]`` (the same for one-hot rows)."""
+    if jnp.issubdtype(targets.dtype, jnp.integer):
+        return class_weights[targets]
+    return targets @ class_weights.astype(targets.dtype)
 
 
 def signed_targets(fn: str, targets: Array) -> tuple[Array, Array]:
@@ -353,7 +364,8 @@ def integer_cross_entropy(
     *,
     ignore_index: int,
     label_smoothing: float | Array = 0.0,
-    weight: ArrayLike | None = None,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -361,15 +373,21 @@ def integer_cross_entropy(
 ) -> Array:
     """Softmax cross-entropy of integer ``targets [...]`` under ``logits [..., C]``,
     validated and reduced: :func:`jaxloss.cross_entropy`'s integer form, whose
-    errors name ``fn`` (and ``targets_name`` for the targets). ``weight`` is
-    ``[C]`` class weights; the caller checks ``label_smoothing``'s range."""
+    errors name ``fn`` (and ``targets_name`` for the targets). The caller checks
+    ``label_smoothing``'s range."""
     x, rows = logits_and_labels(
         fn, "logits", logits, targets, where, ignore_index, targets_name=targets_name
     )
-    class_w = checks.class_weights(fn, weight, x.shape[-1])
+    class_w = checks.class_weights_of(fn, class_weights, x.shape[-1], "class_weights")
     loss = softmax_cross_entropy_rows(
         x, rows.labels, class_weights=class_w, label_smoothing=label_smoothing
     )
     return reduce_classwise(
-        loss, rows, fn=fn, reduction=reduction, axis_name=axis_name, class_weights=class_w
+        loss,
+        rows,
+        fn=fn,
+        reduction=reduction,
+        axis_name=axis_name,
+        class_weights=class_w,
+        sample_weights=sample_weights,
     )

@@ -50,6 +50,28 @@ def align_leading(fn: str, name: str, x: Array, shape: tuple[int, ...]) -> Array
     )
 
 
+def sample_weights_of(
+    fn: str, sample_weights: ArrayLike | None, shape: tuple[int, ...]
+) -> Array | None:
+    """Validates per-sample weights (numeric, a leading prefix of ``shape``: ``[B]``
+    on a ``[B, ...]`` loss, ``[B, T]`` on a ``[B, T, ...]`` one) and broadcasts them
+    to ``shape``. Unlike ``weight``, a full-rank array that would broadcast is
+    refused: these are weights of examples, not of elements."""
+    if sample_weights is None:
+        return None
+    sample_weights = jnp.asarray(sample_weights)
+    checks.check_numeric(fn, "sample_weights", sample_weights)
+    shape = tuple(shape)
+    if sample_weights.shape != shape[: sample_weights.ndim]:
+        prefixes = ", ".join(str(shape[:k]) for k in range(1, len(shape) + 1)) or "()"
+        checks.fail(
+            fn,
+            f"sample_weights has shape {sample_weights.shape}, which is not a leading "
+            f"prefix of the unreduced loss's shape {shape}: expected one of {prefixes}",
+        )
+    return align_leading(fn, "sample_weights", sample_weights, shape)
+
+
 def mask_of(fn: str, where: ArrayLike | None, shape: tuple[int, ...]) -> Array | None:
     """Validates ``where`` (boolean, aligned with the leading axes of ``shape``)
     and broadcasts it to ``shape``."""
@@ -163,6 +185,7 @@ def reduce_loss(
     fn: str,
     reduction: str = "mean",
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     axis_name: AxisName = None,
     normalizer: ArrayLike | None = None,
@@ -170,8 +193,8 @@ def reduce_loss(
     r"""Weights, masks and reduces an unreduced loss.
 
     .. math::
-        \text{sum} = \sum_i m_i w_i \ell_i, \qquad
-        \text{mean} = \frac{\sum_i m_i w_i \ell_i}{\sum_i m_i}
+        \text{sum} = \sum_i m_i s_i w_i \ell_i, \qquad
+        \text{mean} = \frac{\sum_i m_i s_i w_i \ell_i}{\sum_i m_i}
 
     Args:
       loss: the unreduced loss, any shape.
@@ -179,6 +202,8 @@ def reduce_loss(
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       weight: aligned with the leading axes of ``loss`` (see :func:`align_leading`);
         rescales each element.
+      sample_weights: a leading prefix of ``loss``'s shape (``[B]``); rescales
+        each example. Neither weight changes the mean's denominator.
       where: boolean, aligned like ``weight``; False elements contribute
         exactly 0 to value and gradient and are left out of the mean's count.
         An all-False mask gives 0, never NaN.
@@ -201,6 +226,9 @@ def reduce_loss(
         # a masked element's weight may hold anything (Inf padding): zero it first,
         # or 0 * Inf would reach the gradient
         loss = loss * fill_masked(mask, weight, 0.0)
+    per_sample = sample_weights_of(fn, sample_weights, loss.shape)
+    if per_sample is not None:
+        loss = loss * fill_masked(mask, per_sample.astype(loss.dtype), 0.0)
     if mask is not None:
         loss = jnp.where(mask, loss, 0.0)
     if reduction == "none":

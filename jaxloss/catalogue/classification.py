@@ -173,6 +173,7 @@ register(
     example=functools.partial(binary_example, kind="logits"),
     matches="torch F.multilabel_soft_margin_loss",
     weight_kind="class",
+    scores_classes=True,
 )
 register(
     hinge_embedding_loss,
@@ -190,6 +191,7 @@ register(
     example=functools.partial(multiclass_example, kind="logits", label_smoothing=0.1),
     matches="torch F.cross_entropy",
     weight_kind="class",
+    scores_classes=True,
 )
 register(
     nll_loss,
@@ -199,6 +201,7 @@ register(
     example=functools.partial(multiclass_example, kind="log_probs"),
     matches="torch F.nll_loss",
     weight_kind="class",
+    scores_classes=True,
 )
 register(
     softmax_focal_loss,
@@ -208,6 +211,7 @@ register(
     example=functools.partial(multiclass_example, kind="logits", class_alpha=True),
     matches="the common tutorial FocalLoss (1 - exp(-CE))^gamma CE",
     weight_kind="none",
+    scores_classes=True,
 )
 register(
     multi_margin_loss,
@@ -217,6 +221,7 @@ register(
     example=functools.partial(multiclass_example, kind="scores", ignore=False, p=2, margin=0.5),
     matches="torch F.multi_margin_loss",
     weight_kind="class",
+    scores_classes=True,
 )
 register(
     multiclass_hinge_loss,
@@ -226,6 +231,7 @@ register(
     example=functools.partial(multiclass_example, kind="scores", ignore=False),
     matches="optax multiclass_hinge_loss",
     weight_kind="none",
+    scores_classes=True,
 )
 register(
     poly1_cross_entropy,
@@ -235,6 +241,7 @@ register(
     example=functools.partial(multiclass_example, kind="logits"),
     matches="optax poly_loss_cross_entropy",
     weight_kind="none",
+    scores_classes=True,
 )
 register(
     sparsemax_loss,
@@ -243,6 +250,7 @@ register(
     input_kind="logits, int or prob targets",
     example=functools.partial(multiclass_example, kind="logits", ignore=False),
     matches="optax multiclass_sparsemax_loss",
+    scores_classes=True,
 )
 register(
     binary_sparsemax_loss,
@@ -267,6 +275,7 @@ register(
     input_kind="scores, int targets",
     example=functools.partial(multiclass_example, kind="scores", ignore=False),
     matches="optax multiclass_perceptron_loss",
+    scores_classes=True,
 )
 register(
     multilabel_margin_loss,
@@ -283,4 +292,5 @@ register(
     input_kind="logits, int targets",
     example=functools.partial(multiclass_example, kind="logits", ignore=False, q=0.7),
     matches="Keras CategoricalGeneralizedCrossEntropy (on log-probabilities)",
+    scores_classes=True,
 )

@@ -54,6 +54,7 @@ register(
     matches="torch F.cross_entropy on shifted logits",
     weight_kind="none",
     where_like=1,
+    scores_classes=True,
 )
 register(
     masked_lm_loss,
@@ -63,6 +64,7 @@ register(
     example=functools.partial(lm_example, kind="masked"),
     matches="F.cross_entropy with ignore_index (BERT)",
     weight_kind="none",
+    scores_classes=True,
 )
 register(
     fused_linear_cross_entropy,

@@ -48,6 +48,7 @@ register(
     input_kind="logits, targets",
     example=multilabel_example,
     matches="official ASL AsymmetricLoss (sum: reduction='sum')",
+    scores_classes=True,
 )
 register(
     ldam_loss,
@@ -58,4 +59,5 @@ register(
     matches="official LDAM-DRW LDAMLoss",
     weight_kind="class",
     shared_args=(2,),
+    scores_classes=True,
 )

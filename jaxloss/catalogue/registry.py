@@ -95,6 +95,9 @@ class LossSpec:
     free_target_length: bool = False
     # differentiable in forward mode (False: a custom_vjp, reverse mode only)
     forward_mode: bool = True
+    # scores a class axis against class targets (classification, segmentation,
+    # language modelling): takes ``class_weights [C]``
+    scores_classes: bool = False
 
     @property
     def examples_interact(self) -> bool:

@@ -77,6 +77,7 @@ register(
     example=segmentation_example,
     matches="MONAI DiceLoss, optax dice_loss",
     where_like=1,
+    scores_classes=True,
 )
 register(
     tversky_loss,
@@ -86,6 +87,7 @@ register(
     example=functools.partial(segmentation_example, layout="multilabel", mode="multilabel"),
     matches="MONAI TverskyLoss, optax dice_loss(alpha, beta)",
     where_like=1,
+    scores_classes=True,
 )
 register(
     focal_tversky_loss,
@@ -97,6 +99,7 @@ register(
     ),
     matches="Abraham & Khan (2019)",
     where_like=1,
+    scores_classes=True,
 )
 register(
     jaccard_loss,
@@ -112,6 +115,7 @@ register(
     ),
     matches="smp JaccardLoss",
     where_like=1,
+    scores_classes=True,
 )
 register(
     generalized_dice_loss,
@@ -123,6 +127,7 @@ register(
     ),
     matches="MONAI GeneralizedDiceLoss",
     where_like=1,
+    scores_classes=True,
 )
 register(
     lovasz_hinge_loss,
@@ -141,6 +146,7 @@ register(
     example=functools.partial(segmentation_example, layout="multiclass", ignore=True),
     matches="smp LovaszLoss (multiclass)",
     where_like=1,
+    scores_classes=True,
 )
 register(
     bce_dice_loss,

@@ -243,7 +243,7 @@ def ldam_loss(
             f"class_counts has shape {n.shape}; expected ({x.shape[-1]},), one count per "
             f"class of logits {x.shape}",
         )
-    class_w = checks.class_weights(fn, weight, x.shape[-1])
+    class_w = checks.class_weights_of(fn, weight, x.shape[-1])
     n = jnp.where(n >= 0, jnp.maximum(n, 1.0), jnp.nan)
     margins = jnp.asarray(max_margin, x.dtype) * jnp.power(jnp.min(n) / n, 0.25)
     one_hot = jax.nn.one_hot(rows.labels, x.shape[-1], dtype=x.dtype)

@@ -244,7 +244,7 @@ def multi_margin_loss(
     (scores,) = move_class_axis(fn, axis, scores)
     x, rows = logits_and_labels(fn, "scores", scores, targets, where, None)
     labels = rows.labels
-    class_w = checks.class_weights(fn, weight, x.shape[-1])
+    class_w = checks.class_weights_of(fn, weight, x.shape[-1])
     target_score = pick(x, labels)
     hinge = jnp.maximum(0.0, margin - target_score[..., None] + x) ** p
     not_target = jnp.arange(x.shape[-1]) != labels[..., None]

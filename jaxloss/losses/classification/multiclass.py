@@ -121,7 +121,7 @@ def cross_entropy(
             targets,
             ignore_index=ignore_index,
             label_smoothing=label_smoothing,
-            weight=weight,
+            class_weights=weight,
             where=where,
             reduction=reduction,
             axis_name=axis_name,
@@ -130,7 +130,7 @@ def cross_entropy(
     _no_ignore_index(fn, ignore_index)
     logits, targets = move_class_axis(fn, axis, logits, targets)
     x, q, mask = probability_targets(fn, "logits", logits, targets, where)
-    class_w = checks.class_weights(fn, weight, x.shape[-1])
+    class_w = checks.class_weights_of(fn, weight, x.shape[-1])
     valid = probability_rows(fn, "targets", q)
     ce, _ = soft_cross_entropy(x, q, class_w)
     if checks.may_be_nonzero(label_smoothing):
@@ -188,7 +188,7 @@ def nll_loss(
     (log_probs,) = move_class_axis(fn, axis, log_probs)
     x, rows = logits_and_labels(fn, "log_probs", log_probs, targets, where, ignore_index)
     labels = rows.labels
-    class_w = checks.class_weights(fn, weight, x.shape[-1])
+    class_w = checks.class_weights_of(fn, weight, x.shape[-1])
     positive = x > 0
     checks.require(
         fn, "log_probs", ~positive | ~rows.counted[..., None], x, "log-probabilities (<= 0)"
@@ -280,7 +280,7 @@ def softmax_focal_loss(
     if alpha is not None:
         class_alpha = jnp.asarray(alpha, x.dtype)
         if class_alpha.ndim == 1:
-            checks.class_weights(fn, class_alpha, x.shape[-1], "alpha")
+            checks.class_weights_of(fn, class_alpha, x.shape[-1], "alpha")
             loss = class_alpha[labels] * loss
         elif class_alpha.ndim > 1:
             checks.fail(

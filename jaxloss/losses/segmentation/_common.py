@@ -450,7 +450,7 @@ def overlap_loss(
     )
     classes = px.probs.shape[-1]
     keep = foreground(fn, mode, include_background, classes)
-    class_w = checks.class_weights(fn, class_weights, classes, name="class_weights")
+    class_w = checks.class_weights_of(fn, class_weights, classes, name="class_weights")
     inter, p_sum, t_sum = sums(
         px, per_sample=per_sample, squared=squared, axis_name=axis_name, soft_label=soft_label
     )

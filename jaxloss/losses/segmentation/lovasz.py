@@ -217,7 +217,7 @@ def lovasz_softmax_loss(
     )
     classes = px.probs.shape[-1]
     keep = foreground(fn, "multiclass", include_background, classes)
-    class_w = checks.class_weights(fn, class_weights, classes, name="class_weights")
+    class_w = checks.class_weights_of(fn, class_weights, classes, name="class_weights")
     t = dense_targets(px)
     per_class = _lovasz_rows(jnp.abs(t - px.probs), t, px.mask, per_sample, axis_name)
     present = jnp.sum(t, axis=tuple(range(1, t.ndim - 1)))
