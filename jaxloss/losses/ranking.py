@@ -46,6 +46,7 @@ def ranking_softmax_loss(
     relevance: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -67,6 +68,8 @@ def ranking_softmax_loss(
       scores: ``[..., L]`` item scores.
       relevance: ``[..., L]`` non-negative relevance of each item.
       weight: per-list weights aligned with the leading axes (``[...]``).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: ``[..., L]`` boolean item mask (or a leading prefix of it); False
         items count nowhere, and lists with no valid item are left out of the mean.
       reduction: ``"mean"`` (over lists), ``"sum"`` or ``"none"``.
@@ -100,6 +103,7 @@ def ranking_softmax_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=_list_mask(mask),
         axis_name=axis_name,
     )
@@ -110,6 +114,7 @@ def listmle_loss(
     relevance: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -130,6 +135,8 @@ def listmle_loss(
       scores: ``[..., L]`` item scores.
       relevance: ``[..., L]`` relevance of each item (only its order matters).
       weight: per-list weights aligned with the leading axes (``[...]``).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: ``[..., L]`` boolean item mask (or a leading prefix of it); False
         items count nowhere, and lists with no valid item are left out of the mean.
       reduction: ``"mean"`` (over lists), ``"sum"`` or ``"none"``.
@@ -168,6 +175,7 @@ def listmle_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=_list_mask(mask),
         axis_name=axis_name,
     )
@@ -179,6 +187,7 @@ def _pairwise(
     scores: ArrayLike,
     relevance: ArrayLike,
     weight: ArrayLike | None,
+    sample_weights: ArrayLike | None,
     where: ArrayLike | None,
     reduction: str,
     axis_name: AxisName,
@@ -190,7 +199,13 @@ def _pairwise(
         valid = valid & mask[..., :, None] & mask[..., None, :]
     loss = softplus_neg(diff) if pair_loss == "logistic" else jax.nn.relu(1.0 - diff)
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=valid, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=valid,
+        axis_name=axis_name,
     )
 
 
@@ -199,6 +214,7 @@ def pairwise_logistic_loss(
     relevance: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -222,6 +238,8 @@ def pairwise_logistic_loss(
       weight: aligned with the leading axes of the ``[..., L, L]`` pair losses:
         ``[...]`` per list, ``[..., L]`` per first item :math:`i` of a pair
         (rax's per-item ``weights``) or ``[..., L, L]`` per pair.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: ``[..., L]`` boolean item mask (or a leading prefix of it); a pair
         counts only if both items are valid.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
@@ -247,6 +265,7 @@ def pairwise_logistic_loss(
         scores,
         relevance,
         weight,
+        sample_weights,
         where,
         reduction,
         axis_name,
@@ -258,6 +277,7 @@ def pairwise_hinge_loss(
     relevance: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -281,6 +301,8 @@ def pairwise_hinge_loss(
       weight: aligned with the leading axes of the ``[..., L, L]`` pair losses:
         ``[...]`` per list, ``[..., L]`` per first item :math:`i` of a pair
         (rax's per-item ``weights``) or ``[..., L, L]`` per pair.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: ``[..., L]`` boolean item mask (or a leading prefix of it); a pair
         counts only if both items are valid.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
@@ -301,5 +323,13 @@ def pairwise_hinge_loss(
       1.0000
     """
     return _pairwise(
-        "pairwise_hinge_loss", "hinge", scores, relevance, weight, where, reduction, axis_name
+        "pairwise_hinge_loss",
+        "hinge",
+        scores,
+        relevance,
+        weight,
+        sample_weights,
+        where,
+        reduction,
+        axis_name,
     )

@@ -133,6 +133,7 @@ def router_z_loss(
     router_logits: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -146,6 +147,8 @@ def router_z_loss(
     Args:
       router_logits: ``[..., E]`` router logits (``[T, E]``, or ``[B, S, E]``).
       weight: aligned with the leading axes of ``[...]``; rescales each token's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[T]``); rescales
+        each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[...]``; False tokens
         (padding) are left out.
       reduction: ``"mean"`` (over unmasked tokens), ``"sum"`` or ``"none"``.
@@ -178,5 +181,11 @@ def router_z_loss(
     x = fill_masked(None if mask is None else mask[..., None], x, 0.0)
     loss = jnp.square(jax.nn.logsumexp(x, axis=-1))
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        axis_name=axis_name,
     )

@@ -46,6 +46,7 @@ def binary_cross_entropy(
     targets: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -58,6 +59,8 @@ def binary_cross_entropy(
       probs: ``[...]`` probabilities in [0, 1] (exact 0 and 1 allowed).
       targets: same shape, in [0, 1].
       weight: aligned with the leading axes of ``[...]``; rescales each element.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -86,6 +89,7 @@ def binary_cross_entropy(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         axis_name=axis_name,
     )
@@ -97,6 +101,7 @@ def binary_cross_entropy_with_logits(
     *,
     label_smoothing: float | Array = 0.0,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     pos_weight: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
@@ -115,6 +120,8 @@ def binary_cross_entropy_with_logits(
       label_smoothing: :math:`\varepsilon` in [0, 1] (Keras' ``label_smoothing``;
         segmentation_models_pytorch's ``smooth_factor`` s is ``2 s``).
       weight: aligned with the leading axes of ``[...]``; rescales each element.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       pos_weight: broadcastable to ``[...]`` (e.g. ``[L]`` for the last axis);
         weights positives, e.g. ``num_negatives / num_positives`` for imbalance.
       where: aligned with the leading axes of ``[...]``; False elements are left out.
@@ -150,6 +157,7 @@ def binary_cross_entropy_with_logits(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         axis_name=axis_name,
     )
@@ -194,6 +202,7 @@ def sigmoid_focal_loss(
     label_smoothing: float | Array = 0.0,
     pos_weight: ArrayLike | None = None,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -222,6 +231,8 @@ def sigmoid_focal_loss(
         term of the cross-entropy, as ``pos_weight`` in
         :func:`binary_cross_entropy_with_logits` (torch's); the focal factor is unchanged.
       weight: aligned with the leading axes of ``[...]``; rescales each element.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -266,7 +277,13 @@ def sigmoid_focal_loss(
     loss = checks.nan_unless(alpha_ok, checks.nan_unless(gamma_ok, jnp.where(valid, loss, jnp.nan)))
     loss = checks.nan_unless(smoothing_ok, loss)
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        axis_name=axis_name,
     )
 
 
@@ -275,6 +292,7 @@ def soft_margin_loss(
     targets: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -285,6 +303,8 @@ def soft_margin_loss(
       scores: ``[...]``.
       targets: same shape, in {-1, +1}; any other value (a {0, 1} label) gives NaN.
       weight: aligned with the leading axes of ``[...]``; rescales each element.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -312,6 +332,7 @@ def soft_margin_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         axis_name=axis_name,
     )
@@ -323,6 +344,8 @@ def multilabel_soft_margin_loss(
     *,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -340,6 +363,10 @@ def multilabel_soft_margin_loss(
         laid out like them); ``axis=1`` is PyTorch's ``[N, C, d1, ...]``.
       weight: per-label weights ``[C]`` (torch's ``weight``), or any array
         broadcastable to ``[..., C]``.
+      class_weights: ``[C]``, one weight per label; multiplies each label's term,
+        as a ``[C]`` ``weight`` does (its shared name: pass one of the two).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]`` (one flag per sample).
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -363,10 +390,19 @@ def multilabel_soft_margin_loss(
     x, t, mask = class_axis_pair(fn, "logits", logits, targets, where)
     valid = jnp.all(_unit_interval(fn, "targets", t), axis=-1)
     per_label = bce_logits(x, t)
+    if class_weights is not None:
+        weight = checks.either_class_weights(fn, weight, class_weights, x.shape[-1])
     if weight is not None:
         weight = jnp.asarray(weight)
         checks.check_numeric(fn, "weight", weight)
         checks.check_broadcastable(fn, "weight", weight, x.shape)
         per_label = weight.astype(x.dtype) * per_label
     loss = jnp.where(valid, jnp.mean(per_label, axis=-1), jnp.nan)
-    return reduce_loss(loss, fn=fn, reduction=reduction, where=mask, axis_name=axis_name)
+    return reduce_loss(
+        loss,
+        fn=fn,
+        reduction=reduction,
+        sample_weights=sample_weights,
+        where=mask,
+        axis_name=axis_name,
+    )

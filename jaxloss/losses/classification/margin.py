@@ -18,6 +18,7 @@ from jaxloss._core.classes import (
     pick,
     reduce_classwise,
     signed_targets,
+    target_class_weight,
 )
 from jaxloss._core.numerics import upcast
 from jaxloss._core.reduce import fill_masked, mask_of, prepare_pair, reduce_loss
@@ -38,6 +39,7 @@ def hinge_loss(
     targets: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -49,6 +51,8 @@ def hinge_loss(
       targets: same shape, in {-1, +1} or {0, 1} (0 is read as -1); any other
         value gives NaN.
       weight: aligned with the leading axes of ``[...]``; rescales each element.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -69,6 +73,7 @@ def hinge_loss(
         targets,
         exponent=1,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,
@@ -80,6 +85,7 @@ def squared_hinge_loss(
     targets: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -90,6 +96,8 @@ def squared_hinge_loss(
       scores: ``[...]``.
       targets: same shape, as :func:`hinge_loss`'s.
       weight: aligned with the leading axes of ``[...]``; rescales each element.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -110,6 +118,7 @@ def squared_hinge_loss(
         targets,
         exponent=2,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,
@@ -123,6 +132,7 @@ def _hinge(
     *,
     exponent: int,
     weight: ArrayLike | None,
+    sample_weights: ArrayLike | None,
     where: ArrayLike | None,
     reduction: str,
     axis_name: AxisName,
@@ -137,6 +147,7 @@ def _hinge(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         axis_name=axis_name,
     )
@@ -148,6 +159,7 @@ def hinge_embedding_loss(
     *,
     margin: float = 1.0,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -161,6 +173,8 @@ def hinge_embedding_loss(
       targets: same shape, in {-1, +1}; other values give NaN.
       margin: m, a real number.
       weight: aligned with the leading axes of ``[...]``; rescales each element.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -193,6 +207,7 @@ def hinge_embedding_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         axis_name=axis_name,
     )
@@ -206,6 +221,8 @@ def multi_margin_loss(
     margin: float = 1.0,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -221,6 +238,10 @@ def multi_margin_loss(
       margin: m, a real number.
       axis: the class axis of ``scores``; ``axis=1`` is PyTorch's ``[N, C, d1, ...]``.
       weight: ``[C]`` class weights (the mean still divides by the row count, as torch).
+      class_weights: ``[C]``, one weight per class; rescales each example's loss by its
+        target class's weight: ``weight`` under its shared name (pass one of the two).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False rows are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -244,14 +265,21 @@ def multi_margin_loss(
     (scores,) = move_class_axis(fn, axis, scores)
     x, rows = logits_and_labels(fn, "scores", scores, targets, where, None)
     labels = rows.labels
-    class_w = checks.class_weights_of(fn, weight, x.shape[-1])
+    class_w = checks.either_class_weights(fn, weight, class_weights, x.shape[-1])
     target_score = pick(x, labels)
     hinge = jnp.maximum(0.0, margin - target_score[..., None] + x) ** p
     not_target = jnp.arange(x.shape[-1]) != labels[..., None]
     loss = jnp.sum(jnp.where(not_target, hinge, 0.0), axis=-1) / x.shape[-1]
     if class_w is not None:
         loss = class_w[labels] * loss
-    return reduce_classwise(loss, rows, fn=fn, reduction=reduction, axis_name=axis_name)
+    return reduce_classwise(
+        loss,
+        rows,
+        fn=fn,
+        reduction=reduction,
+        axis_name=axis_name,
+        sample_weights=sample_weights,
+    )
 
 
 def multiclass_hinge_loss(
@@ -259,6 +287,8 @@ def multiclass_hinge_loss(
     targets: ArrayLike,
     *,
     axis: int = -1,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -271,6 +301,10 @@ def multiclass_hinge_loss(
       scores: ``[..., C]``.
       targets: integer ``[...]`` in [0, C); others give NaN.
       axis: the class axis of ``scores``; ``axis=1`` is PyTorch's ``[N, C, d1, ...]``.
+      class_weights: ``[C]``, one weight per class; rescales each example's loss by its
+        target class's weight.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False rows are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -293,7 +327,17 @@ def multiclass_hinge_loss(
     labels = rows.labels
     one_hot = jax.nn.one_hot(labels, x.shape[-1], dtype=x.dtype)
     loss = jnp.max(x + 1.0 - one_hot, axis=-1) - pick(x, labels)
-    return reduce_classwise(loss, rows, fn=fn, reduction=reduction, axis_name=axis_name)
+    class_w = checks.class_weights_of(fn, class_weights, x.shape[-1], "class_weights")
+    if class_w is not None:
+        loss = target_class_weight(class_w, labels).astype(loss.dtype) * loss
+    return reduce_classwise(
+        loss,
+        rows,
+        fn=fn,
+        reduction=reduction,
+        axis_name=axis_name,
+        sample_weights=sample_weights,
+    )
 
 
 def multilabel_margin_loss(
@@ -302,6 +346,7 @@ def multilabel_margin_loss(
     *,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -322,6 +367,8 @@ def multilabel_margin_loss(
       axis: the class axis of ``scores`` and ``targets``; ``axis=1`` is
         PyTorch's ``[N, C, ...]``.
       weight: aligned with the leading axes of ``[...]``; rescales each row.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False rows are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -370,6 +417,7 @@ def multilabel_margin_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=mask,
         axis_name=axis_name,
     )

@@ -7,7 +7,12 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from jaxloss._core import checks
-from jaxloss._core.classes import logits_and_labels, move_class_axis, pick
+from jaxloss._core.classes import (
+    logits_and_labels,
+    move_class_axis,
+    pick,
+    target_class_weight,
+)
 from jaxloss._core.numerics import shifted_logsumexp
 from jaxloss._core.reduce import reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName, Scalar
@@ -22,6 +27,8 @@ def generalized_cross_entropy(
     q: Scalar = 0.5,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -41,6 +48,10 @@ def generalized_cross_entropy(
         be traced; a traced value outside (0, 1] gives NaN.
       axis: the class axis; ``axis=1`` takes PyTorch's ``[N, C, ...]`` layout.
       weight: aligned with the leading axes of ``[...]``; rescales each row.
+      class_weights: ``[C]``, one weight per class; rescales each example's loss by its
+        target class's weight.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False rows are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -68,11 +79,15 @@ def generalized_cross_entropy(
     log_p = pick(shifted, rows.labels) - lse
     q_safe = q if q_ok is None else jnp.where(q_ok, q, 1.0)
     loss = -jnp.expm1(q_safe * log_p) / q_safe
+    class_w = checks.class_weights_of(fn, class_weights, x.shape[-1], "class_weights")
+    if class_w is not None:
+        loss = target_class_weight(class_w, rows.labels).astype(loss.dtype) * loss
     return reduce_loss(
         checks.nan_unless(q_ok, jnp.where(rows.bad, jnp.nan, loss)),
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=rows.counted,
         axis_name=axis_name,
     )

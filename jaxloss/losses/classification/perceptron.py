@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from jaxloss._core.classes import logits_and_labels, move_class_axis, pick, signed_targets
+from jaxloss._core import checks
+from jaxloss._core.classes import (
+    logits_and_labels,
+    move_class_axis,
+    pick,
+    signed_targets,
+    target_class_weight,
+)
 from jaxloss._core.reduce import prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
 
@@ -21,6 +28,7 @@ def perceptron_loss(
     targets: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -32,6 +40,8 @@ def perceptron_loss(
       targets: same shape, in {-1, +1} or {0, 1} (0 is read as -1); any other
         value gives NaN.
       weight: aligned with the leading axes of ``[...]``; rescales each element.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -58,6 +68,7 @@ def perceptron_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         axis_name=axis_name,
     )
@@ -69,6 +80,8 @@ def multiclass_perceptron_loss(
     *,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -80,6 +93,10 @@ def multiclass_perceptron_loss(
       targets: integer ``[...]`` in [0, C); others give NaN.
       axis: the class axis of ``scores``; ``axis=1`` is PyTorch's ``[N, C, d1, ...]``.
       weight: aligned with the leading axes of ``[...]``; rescales each row.
+      class_weights: ``[C]``, one weight per class; rescales each example's loss by its
+        target class's weight.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False rows are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -102,11 +119,15 @@ def multiclass_perceptron_loss(
     (scores,) = move_class_axis(fn, axis, scores)
     x, rows = logits_and_labels(fn, "scores", scores, targets, where, None)
     loss = jnp.max(x, axis=-1) - pick(x, rows.labels)
+    class_w = checks.class_weights_of(fn, class_weights, x.shape[-1], "class_weights")
+    if class_w is not None:
+        loss = target_class_weight(class_w, rows.labels).astype(loss.dtype) * loss
     return reduce_loss(
         jnp.where(rows.bad, jnp.nan, loss),
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=rows.counted,
         axis_name=axis_name,
     )

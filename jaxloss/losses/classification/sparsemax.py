@@ -20,6 +20,7 @@ from jaxloss._core.classes import (
     move_class_axis,
     probability_rows,
     probability_targets,
+    target_class_weight,
 )
 from jaxloss._core.reduce import prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
@@ -80,25 +81,26 @@ def _scores_and_targets(
     axis: int,
     *,
     probabilities: bool,
-) -> tuple[Array, Array, Array, ArrayLike | None]:
+) -> tuple[Array, Array, Array, ArrayLike | None, Array]:
     """``output [..., C]`` (class axis moved last, upcast) with its targets as rows
     ``q [..., C]``: integer class ids become one-hot rows; float targets are taken
     as they are (checked to lie in [0, 1] when ``probabilities``).
 
-    Returns the output, ``q``, where each row is valid (invalid rows give NaN) and
-    the mask to reduce with.
+    Returns the output, ``q``, where each row is valid (invalid rows give NaN), the
+    mask to reduce with, and the targets to weigh classes by (the labels, or ``q``
+    for float targets; see :func:`target_class_weight`).
     """
     targets = jnp.asarray(targets)
     if jnp.issubdtype(targets.dtype, jnp.floating):
         output, targets = move_class_axis(fn, axis, output, targets)
         x, q, mask = probability_targets(fn, output_name, output, targets, where)
         if probabilities:
-            return x, q, probability_rows(fn, "targets", q), mask
-        return x, q, jnp.ones(x.shape[:-1], bool), mask
+            return x, q, probability_rows(fn, "targets", q), mask, q
+        return x, q, jnp.ones(x.shape[:-1], bool), mask, q
     (output,) = move_class_axis(fn, axis, output)
     x, rows = logits_and_labels(fn, output_name, output, targets, where, None)
     q = jax.nn.one_hot(rows.labels, x.shape[-1], dtype=x.dtype)
-    return x, q, ~rows.bad, rows.counted
+    return x, q, ~rows.bad, rows.counted, rows.labels
 
 
 def sparsemax_loss(
@@ -107,6 +109,8 @@ def sparsemax_loss(
     *,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -128,6 +132,10 @@ def sparsemax_loss(
         [0, 1] give NaN for their row; rows are not renormalised).
       axis: the class axis; ``axis=1`` takes PyTorch's ``[N, C, ...]`` layout.
       weight: aligned with the leading axes of ``[...]``; rescales each row.
+      class_weights: ``[C]``, one weight per class; rescales each example's loss by its
+        target class's weight (:math:`\sum_c q_c w_c` for probability targets).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False rows are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -149,19 +157,23 @@ def sparsemax_loss(
       1.0
     """
     fn = "sparsemax_loss"
-    x, q, valid, mask = _scores_and_targets(
+    x, q, valid, mask, classes = _scores_and_targets(
         fn, "logits", logits, targets, where, axis, probabilities=True
     )
+    class_w = checks.class_weights_of(fn, class_weights, x.shape[-1], "class_weights")
     z = x - jax.lax.stop_gradient(jnp.max(x, axis=-1, keepdims=True))
     p = sparsemax(z)
     # <p, z> - |p|^2 / 2 over the support; the gradient in z is p - q
     cumulant = _dot_nonzero(p, z - 0.5 * p)
     loss = cumulant - _dot_nonzero(q, z) + 0.5 * jnp.sum(q * q, axis=-1)
+    if class_w is not None:
+        loss = target_class_weight(class_w, classes).astype(loss.dtype) * loss
     return reduce_loss(
         jnp.where(valid, loss, jnp.nan),
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=mask,
         axis_name=axis_name,
     )
@@ -178,6 +190,7 @@ def binary_sparsemax_loss(
     targets: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -197,6 +210,8 @@ def binary_sparsemax_loss(
       targets: same shape, in [0, 1] (labels 0 and 1, or soft labels); other
         values give NaN.
       weight: aligned with the leading axes of ``[...]``; rescales each element.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -224,6 +239,7 @@ def binary_sparsemax_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         axis_name=axis_name,
     )
@@ -243,11 +259,13 @@ def make_fenchel_young_loss(max_fn: Callable[[Array], ArrayLike]) -> Callable[..
         the leading axes, as in optax.
 
     Returns:
-      ``fenchel_young_loss(scores, targets, *, weight=None, where=None,
-      reduction="mean", axis_name=None)``: ``scores [..., C]`` (class axis last),
-      ``targets`` float ``[..., C]`` or integer class ids ``[...]`` (one-hot;
-      others give NaN); ``weight`` and ``where`` align with ``[...]``;
-      ``"none"`` gives ``[...]``.
+      ``fenchel_young_loss(scores, targets, *, weight=None, sample_weights=None,
+      where=None, reduction="mean", axis_name=None)``: ``scores [..., C]`` (class
+      axis last), ``targets`` float ``[..., C]`` or integer class ids ``[...]``
+      (one-hot; others give NaN); ``weight`` and ``where`` align with ``[...]``;
+      ``sample_weights``, a leading prefix of ``[...]`` (``[B]``), rescales each
+      example's loss without changing the mean's denominator; ``"none"`` gives
+      ``[...]``.
 
     Matches optax ``make_fenchel_young_loss`` (whose loss takes no reduction).
     References: Blondel, Martins & Niculae (2020), "Learning with Fenchel-Young
@@ -272,13 +290,14 @@ def make_fenchel_young_loss(max_fn: Callable[[Array], ArrayLike]) -> Callable[..
         targets: ArrayLike,
         *,
         weight: ArrayLike | None = None,
+        sample_weights: ArrayLike | None = None,
         where: ArrayLike | None = None,
         reduction: str = "mean",
         axis_name: AxisName = None,
     ) -> Array:
         fn = "fenchel_young_loss"
         checks.check_reduction(fn, reduction)
-        x, q, valid, mask = _scores_and_targets(
+        x, q, valid, mask, _ = _scores_and_targets(
             fn, "scores", scores, targets, where, -1, probabilities=False
         )
         loss = jnp.asarray(row_max(x), x.dtype) - _dot_nonzero(q, x)
@@ -287,6 +306,7 @@ def make_fenchel_young_loss(max_fn: Callable[[Array], ArrayLike]) -> Callable[..
             fn=fn,
             reduction=reduction,
             weight=weight,
+            sample_weights=sample_weights,
             where=mask,
             axis_name=axis_name,
         )

@@ -91,6 +91,7 @@ def _reduce(
     p: _Pair,
     loss: Array,
     weight: ArrayLike | None,
+    sample_weights: ArrayLike | None,
     where: ArrayLike | None,
     reduction: str,
     axis_name: AxisName,
@@ -101,6 +102,7 @@ def _reduce(
         loss=jnp.where(p.valid, loss, jnp.nan),
         where=where,
         weight=weight,
+        sample_weights=sample_weights,
         reduction=reduction,
         axis_name=axis_name,
     )
@@ -129,6 +131,7 @@ def box_iou_loss(
     *,
     eps: float = 1e-7,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -142,6 +145,8 @@ def box_iou_loss(
         target, finite with x1 <= x2 and y1 <= y2 (an invalid box gives NaN).
       eps: keeps two empty boxes finite; a number >= 0.
       weight, where: broadcastable to ``[...]`` (one entry per box).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -161,7 +166,7 @@ def box_iou_loss(
     """
     fn = "box_iou_loss"
     p = _pair(fn, boxes1, boxes2, where, eps)
-    return _reduce(fn, p, 1.0 - p.iou, weight, where, reduction, axis_name)
+    return _reduce(fn, p, 1.0 - p.iou, weight, sample_weights, where, reduction, axis_name)
 
 
 def generalized_box_iou_loss(
@@ -170,6 +175,7 @@ def generalized_box_iou_loss(
     *,
     eps: float = 1e-7,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -185,6 +191,8 @@ def generalized_box_iou_loss(
         x1 <= x2 and y1 <= y2 (an invalid box gives NaN).
       eps: in both denominators, as torchvision; a number >= 0.
       weight, where: broadcastable to ``[...]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -207,7 +215,7 @@ def generalized_box_iou_loss(
     cw, ch = _enclosing(p)
     area_c = cw * ch
     loss = 1.0 - p.iou + safe_div(area_c - p.union, area_c + eps)
-    return _reduce(fn, p, loss, weight, where, reduction, axis_name)
+    return _reduce(fn, p, loss, weight, sample_weights, where, reduction, axis_name)
 
 
 def distance_box_iou_loss(
@@ -216,6 +224,7 @@ def distance_box_iou_loss(
     *,
     eps: float = 1e-7,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -232,6 +241,8 @@ def distance_box_iou_loss(
         x1 <= x2 and y1 <= y2 (an invalid box gives NaN).
       eps: in the IoU and the diagonal, as torchvision; a number >= 0.
       weight, where: broadcastable to ``[...]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -251,7 +262,7 @@ def distance_box_iou_loss(
     fn = "distance_box_iou_loss"
     p = _pair(fn, boxes1, boxes2, where, eps)
     loss = 1.0 - p.iou + _center_penalty(p, eps)
-    return _reduce(fn, p, loss, weight, where, reduction, axis_name)
+    return _reduce(fn, p, loss, weight, sample_weights, where, reduction, axis_name)
 
 
 def _aspect_angle(w: Array, h: Array) -> Array:
@@ -267,6 +278,7 @@ def complete_box_iou_loss(
     *,
     eps: float = 1e-7,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -286,6 +298,8 @@ def complete_box_iou_loss(
         with x1 <= x2 and y1 <= y2 (an invalid box gives NaN).
       eps: in the IoU, the diagonal and alpha, as torchvision; a number >= 0.
       weight, where: broadcastable to ``[...]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -311,4 +325,4 @@ def complete_box_iou_loss(
     v = (4.0 / math.pi**2) * delta * delta
     alpha = jax.lax.stop_gradient(safe_div(v, 1.0 - p.iou + v + eps))
     loss = 1.0 - p.iou + _center_penalty(p, eps) + alpha * v
-    return _reduce(fn, p, loss, weight, where, reduction, axis_name)
+    return _reduce(fn, p, loss, weight, sample_weights, where, reduction, axis_name)

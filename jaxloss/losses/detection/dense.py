@@ -36,6 +36,7 @@ def varifocal_loss(
     alpha: Scalar = 0.75,
     gamma: Scalar = 2.0,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -57,6 +58,8 @@ def varifocal_loss(
       alpha: weight of the negatives, >= 0.
       gamma: focusing exponent of the negatives, >= 0.
       weight: aligned with the leading axes of ``[...]``; rescales each element.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over every element), ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -90,6 +93,7 @@ def varifocal_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         axis_name=axis_name,
     )
@@ -101,6 +105,7 @@ def quality_focal_loss(
     *,
     beta: Scalar = 2.0,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -118,6 +123,8 @@ def quality_focal_loss(
       targets: same shape, quality scores in [0, 1]; others give NaN.
       beta: the modulating exponent, >= 0.
       weight: aligned with the leading axes of ``[...]``; rescales each element.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over every element), ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -151,6 +158,7 @@ def quality_focal_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         axis_name=axis_name,
     )
@@ -161,6 +169,7 @@ def distribution_focal_loss(
     targets: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -180,6 +189,8 @@ def distribution_focal_loss(
         K - 1 itself is allowed (all its weight on the last bin), so the
         ``max - 0.01`` clamp of GFL's box coder is not needed.
       weight: aligned with the leading axes of ``[...]``; rescales each position.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False positions are left out.
       reduction: ``"mean"`` (over positions), ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -230,6 +241,7 @@ def distribution_focal_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         axis_name=axis_name,
     )

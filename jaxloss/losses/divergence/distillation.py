@@ -21,6 +21,7 @@ def distillation_loss(
     temperature: Scalar = 2.0,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -40,6 +41,8 @@ def distillation_loss(
       temperature: T > 0. May be traced (a schedule); a traced value <= 0 gives NaN.
       axis: the class axis (``axis=1`` takes PyTorch's ``[N, C, ...]``).
       weight, where: aligned with the leading axes of ``[...]`` (one value per row).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"`` (over rows), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -78,6 +81,7 @@ def distillation_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         axis_name=axis_name,
     )

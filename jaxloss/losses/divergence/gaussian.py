@@ -46,6 +46,7 @@ def gaussian_kl(
     logvar2: ArrayLike | None = None,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -63,6 +64,8 @@ def gaussian_kl(
       mean2, logvar2: optional ``[..., L]`` of the second.
       axis: the latent axis summed over (``axis=1`` for ``[N, L, ...]``).
       weight, where: aligned with the leading axes of ``[...]`` (one value per sample).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -82,5 +85,11 @@ def gaussian_kl(
     fn = "gaussian_kl"
     loss = gaussian_kl_rows(fn, mean, logvar, mean2, logvar2, axis, where)
     return reduce_loss(
-        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+        fn=fn,
+        loss=loss,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )

@@ -20,6 +20,7 @@ def generalized_kl_divergence(
     *,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -38,6 +39,8 @@ def generalized_kl_divergence(
         row. Zeros contribute :math:`e^{x_k}` only (:math:`0 \log 0 = 0`).
       axis: the measure axis (``axis=1`` takes PyTorch's ``[N, K, ...]``).
       weight, where: aligned with the leading axes of ``[...]`` (one value per row).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -69,6 +72,7 @@ def generalized_kl_divergence(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         axis_name=axis_name,
     )

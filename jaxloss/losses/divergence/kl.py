@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from jaxloss._core import checks
 from jaxloss._core.classes import move_class_axis
 from jaxloss._core.numerics import p_log_ratio, xlogy
-from jaxloss._core.reduce import prepare_pair, reduce_loss
+from jaxloss._core.reduce import prepare_pair, reduce_loss, sample_weights_of
 from jaxloss._core.sharding import psum
 from jaxloss._core.types import Array, ArrayLike, AxisName
 from jaxloss.losses.divergence._common import (
@@ -29,6 +29,7 @@ def kl_div(
     log_target: bool = False,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -49,6 +50,8 @@ def kl_div(
       weight, where: of the full rank of ``log_probs`` and laid out like it, or
         aligned with its leading non-class axes (``[N]`` rows; ``[N, H, W]``
         pixels for ``[N, C, H, W]`` with ``axis=1``).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[N]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"`` over elements (torch's default, which is not the KL of
         rows), ``"batchmean"`` (the sum over the batch divided by the number of
         rows: the KL of each row averaged, what ``"mean"`` should be), ``"sum"``
@@ -76,12 +79,16 @@ def kl_div(
     checks.check_floating(fn, "targets", jnp.asarray(targets))
     given, t_given = jnp.asarray(log_probs), jnp.asarray(targets)
     checks.check_same_shape(fn, "log_probs", given, "targets", t_given)
-    ndim = given.ndim
+    ndim, shape = given.ndim, given.shape
+    # per example of the "none" output (the given layout): validated there, then laid
+    # out like the loss
+    per_sample = sample_weights_of(fn, sample_weights, shape)
     if ndim:
         given, t_given = move_class_axis(fn, axis, given, t_given)
     else:
         checks.check_integer(fn, "axis", axis)
     where, weight = layout_of(where, ndim, axis), layout_of(weight, ndim, axis)
+    per_sample = layout_of(per_sample, ndim, axis)
     x, t, mask = prepare_pair(fn, "log_probs", given, t_given, where)
     ok_x = x <= 0  # -inf is a zero probability; NaN is reported and stays NaN
     checks.require(fn, "log_probs", ok_x, x, "log-probabilities (<= 0)")
@@ -99,12 +106,20 @@ def kl_div(
     loss = jnp.where(ok_x & ok_t, loss, jnp.nan)
     if reduction != "batchmean":
         out = reduce_loss(
-            loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+            loss,
+            fn=fn,
+            reduction=reduction,
+            weight=weight,
+            sample_weights=per_sample,
+            where=where,
+            axis_name=axis_name,
         )
         if reduction == "none" and ndim and axis % ndim != ndim - 1:
             out = jnp.moveaxis(out, -1, axis)
         return out
-    total = reduce_loss(loss, fn=fn, reduction="sum", weight=weight, where=where)
+    total = reduce_loss(
+        loss, fn=fn, reduction="sum", weight=weight, sample_weights=per_sample, where=where
+    )
     rows = x.shape[0] if x.ndim else 1
     if mask is not None:
         rows = jnp.sum(jnp.any(mask.reshape(mask.shape[0], -1), axis=1)) if x.ndim else 1
@@ -119,6 +134,7 @@ def kl_divergence(
     eps: float = 1e-12,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -136,6 +152,8 @@ def kl_divergence(
       axis: the distribution axis (``axis=1`` takes PyTorch's ``[N, K, ...]``).
       weight, where: aligned with the leading axes of ``[...]`` (one value per
         distribution).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -163,6 +181,7 @@ def kl_divergence(
         fn=fn,
         loss=jnp.where(valid, loss, jnp.nan),
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,
@@ -175,6 +194,7 @@ def kl_divergence_with_logits(
     *,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -188,6 +208,8 @@ def kl_divergence_with_logits(
         support) are allowed in p_logits.
       axis: the class axis (``axis=1`` takes PyTorch's ``[N, K, ...]``).
       weight, where: aligned with the leading axes of ``[...]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -211,7 +233,13 @@ def kl_divergence_with_logits(
     terms = jnp.exp(log_p) * (jnp.where(absent, 0.0, log_p) - jnp.where(absent, 0.0, log_q))
     loss = jnp.sum(jnp.where(absent, 0.0, terms), axis=-1)
     return reduce_loss(
-        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+        fn=fn,
+        loss=loss,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )
 
 
@@ -221,6 +249,7 @@ def js_divergence(
     *,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -236,6 +265,8 @@ def js_divergence(
         outside gives NaN.
       axis: the distribution axis (``axis=1`` takes PyTorch's ``[N, K, ...]``).
       weight, where: aligned with the leading axes of ``[...]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -261,6 +292,7 @@ def js_divergence(
         fn=fn,
         loss=jnp.where(valid, loss, jnp.nan),
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,

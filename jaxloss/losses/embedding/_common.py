@@ -162,6 +162,7 @@ def empty_batch(
     *,
     reduction: str,
     weight: ArrayLike | None,
+    sample_weights: ArrayLike | None,
     where: Array | None,
     axis_name: AxisName,
 ) -> Array:
@@ -174,6 +175,7 @@ def empty_batch(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         axis_name=axis_name,
     )

@@ -46,6 +46,7 @@ def _margin_softmax(
     scale: Scalar,
     shift: Callable[[Array], Array],
     weight: ArrayLike | None,
+    sample_weights: ArrayLike | None,
     where: ArrayLike | None,
     reduction: str,
     axis_name: AxisName,
@@ -63,7 +64,13 @@ def _margin_softmax(
     logits = scale * jnp.where(one_hot, shifted[..., None], cos)
     loss = jnp.where(rows.bad, jnp.nan, softmax_cross_entropy_rows(logits, rows.labels))
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=mask,
+        axis_name=axis_name,
     )
 
 
@@ -75,6 +82,7 @@ def arcface_loss(
     scale: Scalar = 64.0,
     margin: Scalar = 0.5,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -103,6 +111,8 @@ def arcface_loss(
       scale: s > 0. margin: m in radians (PML takes degrees: ``margin=28.6``
         there is ``np.radians(28.6)`` = 0.499 here).
       weight, where: ``[B]`` (aligned with the leading axes of ``labels``).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales each
+        example's loss without changing the mean's denominator.
       axis_name: the mean over every device's rows; ``class_embeddings`` is
         replicated.
 
@@ -133,6 +143,7 @@ def arcface_loss(
         scale=scale,
         shift=_arc_margin(_margin("arcface_loss", margin, angle=True)),
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,
@@ -147,6 +158,7 @@ def cosface_loss(
     scale: Scalar = 64.0,
     margin: Scalar = 0.35,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -165,6 +177,8 @@ def cosface_loss(
       class_embeddings: ``[C, D]``, the learnable class centres.
       scale: s > 0. margin: m >= 0 (PML's default 0.35; InsightFace uses 0.4).
       weight, where: ``[B]`` (aligned with the leading axes of ``labels``).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales each
+        example's loss without changing the mean's denominator.
       axis_name: the mean over every device's rows; ``class_embeddings`` is
         replicated.
 
@@ -193,6 +207,7 @@ def cosface_loss(
         scale=scale,
         shift=lambda target: target - m,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,

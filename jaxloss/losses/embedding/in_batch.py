@@ -71,6 +71,7 @@ def multiple_negatives_ranking_loss(
     negatives: ArrayLike | None = None,
     scale: float = 20.0,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -88,6 +89,8 @@ def multiple_negatives_ranking_loss(
         for every anchor.
       scale: s > 0, the inverse temperature (sentence-transformers' default 20).
       weight, where: ``[B]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales each
+        example's loss without changing the mean's denominator.
       axis_name: candidates come from every device.
 
     Returns:
@@ -112,7 +115,13 @@ def multiple_negatives_ranking_loss(
     n = None if negatives is None else _hard_negatives(fn, negatives, a.shape, mask)
     if not a.shape[0]:
         return empty_batch(
-            fn, a.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+            fn,
+            a.dtype,
+            reduction=reduction,
+            weight=weight,
+            sample_weights=sample_weights,
+            where=mask,
+            axis_name=axis_name,
         )
     candidates, valid = normalize(every_p), every_mask
     if n is not None:
@@ -123,7 +132,13 @@ def multiple_negatives_ranking_loss(
     scores = scale * matmul_t(normalize(a), candidates)
     loss = _cross_entropy_rows(scores, offset + jnp.arange(a.shape[0]), valid)
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=mask,
+        axis_name=axis_name,
     )
 
 
@@ -135,6 +150,7 @@ def info_nce_loss(
     negative_keys: ArrayLike | None = None,
     temperature: float = 0.1,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -151,6 +167,8 @@ def info_nce_loss(
         query, or ``[B, M, D]`` negatives per query.
       temperature: tau > 0.
       weight, where: ``[B]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales each
+        example's loss without changing the mean's denominator.
 
     Returns:
       A scalar, or ``[B]`` for ``reduction="none"``.
@@ -175,7 +193,13 @@ def info_nce_loss(
         )
         if not q.shape[0]:
             return empty_batch(
-                fn, q.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+                fn,
+                q.dtype,
+                reduction=reduction,
+                weight=weight,
+                sample_weights=sample_weights,
+                where=mask,
+                axis_name=axis_name,
             )
         scores = cosine_matrix(q, every_k) / temperature
         loss = _cross_entropy_rows(scores, offset + jnp.arange(q.shape[0]), every_mask)
@@ -205,7 +229,13 @@ def info_nce_loss(
         scores = jnp.concatenate([positive, negative], axis=1) / temperature
         loss = jax.nn.logsumexp(scores, axis=1) - scores[:, 0]
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=mask,
+        axis_name=axis_name,
     )
 
 
@@ -216,6 +246,7 @@ def clip_loss(
     *,
     logit_scale: Scalar = 1 / 0.07,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -232,6 +263,8 @@ def clip_loss(
         1/0.07 at initialisation, capped at 100 in training). An array is
         differentiable; its range is the caller's (it may be traced).
       weight, where: ``[B]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales each
+        example's loss without changing the mean's denominator.
       axis_name: every device's pairs are negatives for every other device's
         (the distributed loss of open_clip's ``gather_with_grad``).
 
@@ -260,7 +293,13 @@ def clip_loss(
     )
     if not u.shape[0]:
         return empty_batch(
-            fn, u.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+            fn,
+            u.dtype,
+            reduction=reduction,
+            weight=weight,
+            sample_weights=sample_weights,
+            where=mask,
+            axis_name=axis_name,
         )
     u, v, every_u, every_v = (normalize(x) for x in (u, v, every_u, every_v))
     target = offset + jnp.arange(u.shape[0])
@@ -271,6 +310,7 @@ def clip_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=mask,
         axis_name=axis_name,
     )

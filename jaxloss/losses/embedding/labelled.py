@@ -40,6 +40,7 @@ def ntxent_loss(
     ref_embeddings: ArrayLike | None = None,
     ref_labels: ArrayLike | None = None,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -62,6 +63,8 @@ def ntxent_loss(
         in place of the batch (every reference with the anchor's label is a
         positive, even one equal to the anchor).
       weight, where: ``[B]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales each
+        example's loss without changing the mean's denominator.
 
     Returns:
       A scalar, or ``[B]`` (each anchor's summed pair losses) for ``reduction="none"``.
@@ -91,7 +94,13 @@ def ntxent_loss(
     )
     if not x.shape[0]:
         return empty_batch(
-            fn, x.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+            fn,
+            x.dtype,
+            reduction=reduction,
+            weight=weight,
+            sample_weights=sample_weights,
+            where=mask,
+            axis_name=axis_name,
         )
     s = similarity_matrix(x, every, distance) / temperature
     rest = masked_logsumexp(s, negative)[:, None]
@@ -104,6 +113,7 @@ def ntxent_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=mask,
         axis_name=axis_name,
         # a bad row counts, so its NaN is never divided away by a zero count
@@ -121,6 +131,7 @@ def supervised_contrastive_loss(
     ref_embeddings: ArrayLike | None = None,
     ref_labels: ArrayLike | None = None,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -143,6 +154,8 @@ def supervised_contrastive_loss(
         in place of the batch (every reference with the anchor's label is a
         positive, even one equal to the anchor).
       weight, where: ``[B]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales each
+        example's loss without changing the mean's denominator.
 
     Returns:
       A scalar, or ``[B]`` for ``reduction="none"`` (0 for anchors without a positive).
@@ -177,7 +190,13 @@ def supervised_contrastive_loss(
     )
     if not x.shape[0]:
         return empty_batch(
-            fn, x.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+            fn,
+            x.dtype,
+            reduction=reduction,
+            weight=weight,
+            sample_weights=sample_weights,
+            where=mask,
+            axis_name=axis_name,
         )
     s = similarity_matrix(x, every, distance) / temperature
     log_prob = s - masked_logsumexp(s, positive | negative)[:, None]
@@ -188,5 +207,11 @@ def supervised_contrastive_loss(
     anchors = (count > 0) | bad
     anchors = anchors if mask is None else anchors & mask
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=anchors, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=anchors,
+        axis_name=axis_name,
     )

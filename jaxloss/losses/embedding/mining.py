@@ -41,6 +41,7 @@ def batch_triplet_loss(
     ref_embeddings: ArrayLike | None = None,
     ref_labels: ArrayLike | None = None,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -75,6 +76,8 @@ def batch_triplet_loss(
         ``ref_emb``/``ref_labels``; a reference equal to the anchor is a positive;
         with ``axis_name`` every device's references are gathered).
       weight, where: ``[B]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales each
+        example's loss without changing the mean's denominator.
       axis_name: positives and negatives come from every device.
 
     Returns:
@@ -112,7 +115,13 @@ def batch_triplet_loss(
     )
     if not x.shape[0]:
         return empty_batch(
-            fn, x.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+            fn,
+            x.dtype,
+            reduction=reduction,
+            weight=weight,
+            sample_weights=sample_weights,
+            where=mask,
+            axis_name=axis_name,
         )
     if squared:
         d = squared_distances(x, every)
@@ -124,7 +133,13 @@ def batch_triplet_loss(
         loss, anchors = jnp.where(bad, jnp.nan, loss), anchors | bad
         anchors = anchors if mask is None else anchors & mask
         return reduce_loss(
-            loss, fn=fn, reduction=reduction, weight=weight, where=anchors, axis_name=axis_name
+            loss,
+            fn=fn,
+            reduction=reduction,
+            weight=weight,
+            sample_weights=sample_weights,
+            where=anchors,
+            axis_name=axis_name,
         )
     # each anchor's negative distances in increasing order (inf past the last)
     neg_sorted = jnp.sort(jnp.where(negative, d, jnp.inf), axis=1)
@@ -144,6 +159,7 @@ def batch_triplet_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=mask,
         axis_name=axis_name,
         normalizer=jnp.sum(count),

@@ -82,6 +82,7 @@ def triplet_margin_loss(
     eps: float = 1e-6,
     swap: bool = False,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -96,6 +97,8 @@ def triplet_margin_loss(
       eps: inside the difference, as torch.
       swap: use :math:`\min(d(a, n), d(p, n))` as the negative distance (Balntas et al.).
       weight, where: aligned with the leading axes of ``[...]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[...]``); rescales each
+        example's loss without changing the mean's denominator.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
@@ -121,6 +124,7 @@ def triplet_margin_loss(
         margin=margin,
         swap=swap,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,
@@ -136,6 +140,7 @@ def triplet_margin_with_distance_loss(
     margin: float = 1.0,
     swap: bool = False,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -152,6 +157,8 @@ def triplet_margin_with_distance_loss(
       margin: m > 0 (torch refuses m <= 0).
       swap: use :math:`\min(d(a, n), d(p, n))` as the negative distance.
       weight, where: aligned with the leading axes of ``[...]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[...]``); rescales each
+        example's loss without changing the mean's denominator.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
@@ -182,6 +189,7 @@ def triplet_margin_with_distance_loss(
         margin=margin,
         swap=swap,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,
@@ -198,6 +206,7 @@ def _triplet(
     margin: float,
     swap: bool,
     weight: ArrayLike | None,
+    sample_weights: ArrayLike | None,
     where: ArrayLike | None,
     reduction: str,
     axis_name: AxisName,
@@ -216,7 +225,13 @@ def _triplet(
         d_neg = jnp.minimum(d_neg, distance(pos, neg))
     loss = jax.nn.relu(distance(a, pos) - d_neg + margin)
     return reduce_loss(
-        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+        fn=fn,
+        loss=loss,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )
 
 
@@ -228,6 +243,7 @@ def contrastive_loss(
     margin: float = 1.0,
     squared: bool = True,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -248,6 +264,8 @@ def contrastive_loss(
       margin: m >= 0, the distance beyond which dissimilar pairs cost nothing.
       squared: the squared form above, else the plain one.
       weight, where: aligned with the leading axes of ``[...]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[...]``); rescales each
+        example's loss without changing the mean's denominator.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
@@ -277,7 +295,13 @@ def contrastive_loss(
     gap = jax.nn.relu(margin - d)
     loss = 0.5 * (s * d * d + (1.0 - s) * gap * gap) if squared else s * d + (1.0 - s) * gap
     return reduce_loss(
-        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+        fn=fn,
+        loss=loss,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )
 
 
@@ -288,6 +312,7 @@ def cosine_embedding_loss(
     *,
     margin: float = 0.0,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -305,6 +330,8 @@ def cosine_embedding_loss(
       margin: m, in [-1, 1] (the range of a cosine; outside it the hinge is
         constant, so it raises).
       weight, where: aligned with the leading axes of ``[...]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[...]``); rescales each
+        example's loss without changing the mean's denominator.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
@@ -328,7 +355,13 @@ def cosine_embedding_loss(
     loss = jnp.where(y == 1, 1.0 - cos, jax.nn.relu(cos - margin))
     loss = jnp.where(ok, loss, jnp.nan)
     return reduce_loss(
-        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+        fn=fn,
+        loss=loss,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )
 
 
@@ -339,6 +372,7 @@ def margin_ranking_loss(
     *,
     margin: float = 0.0,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -353,6 +387,8 @@ def margin_ranking_loss(
         any other value gives NaN (torch silently uses it as a coefficient).
       margin: m, any real number.
       weight, where: aligned with the leading axes of ``[...]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[...]``); rescales each
+        example's loss without changing the mean's denominator.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
@@ -378,7 +414,13 @@ def margin_ranking_loss(
     checks.require(fn, "targets", _unmasked(ok, mask), y, "1 or -1")
     loss = jnp.where(ok, jax.nn.relu(-y * (a - b) + margin), jnp.nan)
     return reduce_loss(
-        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+        fn=fn,
+        loss=loss,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )
 
 
@@ -388,6 +430,7 @@ def cosine_similarity_loss(
     targets: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -400,6 +443,8 @@ def cosine_similarity_loss(
       x1, x2: ``[..., D]``.
       targets: y, ``[...]`` target similarities (e.g. in [-1, 1]).
       weight, where: aligned with the leading axes of ``[...]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[...]``); rescales each
+        example's loss without changing the mean's denominator.
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``.
@@ -419,7 +464,13 @@ def cosine_similarity_loss(
     y = checks.row_values(fn, "targets", targets, a.shape[:-1]).astype(a.dtype)
     loss = (cosine_similarity(a, b, eps=1e-8) - y) ** 2
     return reduce_loss(
-        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+        fn=fn,
+        loss=loss,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )
 
 

@@ -28,6 +28,7 @@ def siglip_loss(
     logit_scale: Scalar = 10.0,
     logit_bias: Scalar = -10.0,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -49,6 +50,8 @@ def siglip_loss(
         or traced, and is then differentiable.
       weight, where: ``[B]``; a masked row is neither an image nor a text of any
         pair.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales each
+        example's loss without changing the mean's denominator.
       axis_name: every device's texts are paired with every device's images.
 
     Returns:
@@ -79,7 +82,13 @@ def siglip_loss(
     )
     if not u.shape[0]:
         return empty_batch(
-            fn, u.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+            fn,
+            u.dtype,
+            reduction=reduction,
+            weight=weight,
+            sample_weights=sample_weights,
+            where=mask,
+            axis_name=axis_name,
         )
     logits = logit_scale * cosine_matrix(u, every_v) + logit_bias
     matching = (offset + jnp.arange(u.shape[0]))[:, None] == jnp.arange(every_v.shape[0])[None, :]
@@ -91,5 +100,11 @@ def siglip_loss(
     negative = jnp.sum(jnp.where(~matching & valid, pair, 0.0), axis=1)
     loss = positive + negative
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=mask,
+        axis_name=axis_name,
     )

@@ -33,6 +33,7 @@ def multi_similarity_loss(
     beta: Scalar = 50.0,
     base: Scalar = 0.5,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -53,6 +54,8 @@ def multi_similarity_loss(
         non-finite embedding) of a valid row makes the loss NaN.
       alpha, beta: the positive and negative scales, > 0. base: lambda.
       weight, where: ``[B]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales each
+        example's loss without changing the mean's denominator.
       axis_name: positives and negatives come from every device.
 
     Returns:
@@ -82,14 +85,26 @@ def multi_similarity_loss(
     )
     if not x.shape[0]:
         return empty_batch(
-            fn, x.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+            fn,
+            x.dtype,
+            reduction=reduction,
+            weight=weight,
+            sample_weights=sample_weights,
+            where=mask,
+            axis_name=axis_name,
         )
     s = cosine_matrix(x, every)
     pull = softplus(masked_logsumexp(-alpha * (s - base), positive)) / alpha
     push = softplus(masked_logsumexp(beta * (s - base), negative)) / beta
     loss = jnp.where(bad, jnp.nan, pull + push)
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=mask,
+        axis_name=axis_name,
     )
 
 
@@ -101,6 +116,7 @@ def circle_loss(
     margin: Scalar = 0.25,
     gamma: Scalar = 256.0,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -126,6 +142,8 @@ def circle_loss(
         paper's for face recognition; PML and Keras default to 0.4 and 80
         (its fine-grained retrieval setting).
       weight, where: ``[B]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales each
+        example's loss without changing the mean's denominator.
       axis_name: positives and negatives come from every device.
 
     Returns:
@@ -153,7 +171,13 @@ def circle_loss(
     )
     if not x.shape[0]:
         return empty_batch(
-            fn, x.dtype, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+            fn,
+            x.dtype,
+            reduction=reduction,
+            weight=weight,
+            sample_weights=sample_weights,
+            where=mask,
+            axis_name=axis_name,
         )
     s = cosine_matrix(x, every)
     fixed = jax.lax.stop_gradient(s)
@@ -167,5 +191,11 @@ def circle_loss(
     anchors = anchors | bad
     anchors = anchors if mask is None else anchors & mask
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=anchors, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=anchors,
+        axis_name=axis_name,
     )

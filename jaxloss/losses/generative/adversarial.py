@@ -42,6 +42,7 @@ def gan_discriminator_loss(
     *,
     kind: str = "non_saturating",
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -62,6 +63,8 @@ def gan_discriminator_loss(
         critic scores for ``"wasserstein"``), one per real and per fake sample.
       kind: one of the above.
       weight, where: broadcastable to ``[B, ...]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -84,7 +87,13 @@ def gan_discriminator_loss(
     )
     loss = _gan_terms(kind, real, True, False) + _gan_terms(kind, fake, False, False)
     return reduce_loss(
-        loss, fn=fn, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+        loss,
+        fn=fn,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )
 
 
@@ -93,6 +102,7 @@ def gan_generator_loss(
     *,
     kind: str = "non_saturating",
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -113,6 +123,8 @@ def gan_generator_loss(
       kind: one of the above; ``"non_saturating"`` is what Goodfellow et al.
         recommend in practice.
       weight, where: broadcastable to ``[B, ...]``.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -133,6 +145,7 @@ def gan_generator_loss(
         _gan_terms(kind, fake, False, True),
         fn=fn,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,
@@ -203,6 +216,7 @@ def gradient_penalty(
     *,
     target_norm: float = 1.0,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -223,6 +237,8 @@ def gradient_penalty(
         device.
       target_norm: t >= 0, the norm the gradient is pulled to (1 in the paper).
       weight, where: ``[B]``, one per sample.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -253,6 +269,7 @@ def gradient_penalty(
         jnp.square(norms - target_norm),
         fn=fn,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,
@@ -264,6 +281,7 @@ def r1_penalty(
     real: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -277,6 +295,8 @@ def r1_penalty(
         depending on its own sample only; any other output shape raises.
       real: ``[B, ...]`` real samples.
       weight, where: ``[B]``, one per sample.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -300,6 +320,7 @@ def r1_penalty(
         jnp.square(_input_gradient_norms(fn, critic_fn, x)),
         fn=fn,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,

@@ -22,6 +22,7 @@ def diffusion_loss(
     min_snr_gamma: float | None = None,
     parameterization: str = "epsilon",
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -44,6 +45,8 @@ def diffusion_loss(
       min_snr_gamma: gamma > 0 of Min-SNR weighting (5 in the paper); None: w = 1.
       parameterization: ``"epsilon"``, ``"v"`` or ``"x0"``.
       weight, where: ``[B]``, one per sample.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -94,5 +97,11 @@ def diffusion_loss(
             w = clipped
         loss = jax.lax.stop_gradient(w) * loss
     return reduce_loss(
-        loss, fn=fn, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+        loss,
+        fn=fn,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )

@@ -110,6 +110,7 @@ def style_loss(
     *,
     layer_weights: Sequence[float] | None = None,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -123,6 +124,8 @@ def style_loss(
         them (one per layer), of the generated and the style image.
       layer_weights: w_l >= 0, one per layer (default 1).
       weight, where: ``[B]``, one per image.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -150,6 +153,7 @@ def style_loss(
         jnp.asarray(total),
         fn=fn,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,
@@ -162,6 +166,7 @@ def content_loss(
     *,
     layer_weights: Sequence[float] | None = None,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -174,6 +179,8 @@ def content_loss(
       features, target_features: a ``[B, ...]`` feature map or a list of them.
       layer_weights: one weight >= 0 per layer (default 1).
       weight, where: ``[B]``, one per image.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -196,6 +203,7 @@ def content_loss(
         jnp.asarray(_feature_distance(fn, ours, theirs, layer_weights, "mse", where)),
         fn=fn,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,
@@ -210,6 +218,7 @@ def perceptual_loss(
     layer_weights: Sequence[float] | None = None,
     criterion: str = "mse",
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -230,6 +239,8 @@ def perceptual_loss(
       criterion: ``"mse"`` (Johnson et al.) or ``"l1"`` (pix2pixHD).
       weight, where: ``[B]``, one per image; masked images reach ``feature_fn`` as
         zeros, so NaN padding there reaches no gradient.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -270,6 +281,7 @@ def perceptual_loss(
         jnp.asarray(_feature_distance(fn, ours, theirs, layer_weights, criterion, where)),
         fn=fn,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,
@@ -281,6 +293,7 @@ def total_variation_loss(
     *,
     squared: bool = False,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -295,6 +308,8 @@ def total_variation_loss(
       images: ``[B, H, W, C]``.
       squared: squared differences instead of absolute ones.
       weight, where: ``[B]``, one per image.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -323,6 +338,7 @@ def total_variation_loss(
         cost(dh) + cost(dw),
         fn=fn,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,

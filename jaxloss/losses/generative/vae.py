@@ -22,6 +22,7 @@ def vae_loss(
     beta: float = 1.0,
     recon_loss: str = "mse",
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -44,6 +45,8 @@ def vae_loss(
       beta: weight of the KL term, >= 0.
       recon_loss: ``"mse"`` or ``"bce_logits"``.
       weight, where: ``[B]``, one per sample.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       reduction: ``"mean"`` (over samples), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
 
@@ -84,6 +87,7 @@ def vae_loss(
         sum_per_sample(pointwise) + beta * sum_per_sample(kl),
         fn=fn,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,

@@ -66,6 +66,7 @@ def orpo_loss(
     *,
     beta: float = 0.1,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -91,6 +92,8 @@ def orpo_loss(
       beta: lambda > 0 in the paper, the weight of the odds-ratio term (a traced
         value <= 0 gives NaN).
       weight: aligned with the leading axes of ``[B]``; rescales each pair's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``);
+        rescales each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[B]``; False pairs are left out.
       reduction: ``"mean"`` (over unmasked pairs), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -120,7 +123,13 @@ def orpo_loss(
     _log_probs_at_most_zero(fn, names, [c, r], mask)
     loss = checks.nan_unless(beta_ok, beta * _odds_ratio_nll(c, r))
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        axis_name=axis_name,
     )
 
 
@@ -131,6 +140,7 @@ def simpo_loss(
     beta: float = 2.0,
     gamma: float = 0.5,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -150,6 +160,8 @@ def simpo_loss(
       beta: > 0, the reward scale (a traced value <= 0 gives NaN).
       gamma: the target reward margin (TRL's ``simpo_gamma``).
       weight: aligned with the leading axes of ``[B]``; rescales each pair's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``);
+        rescales each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[B]``; False pairs are left out.
       reduction: ``"mean"`` (over unmasked pairs), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -181,7 +193,13 @@ def simpo_loss(
     )
     loss = checks.nan_unless(beta_ok, softplus(gamma - beta * (c - r)))
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        axis_name=axis_name,
     )
 
 
@@ -206,6 +224,7 @@ def kto_loss(
     desirable_weight: float = 1.0,
     undesirable_weight: float = 1.0,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -236,6 +255,8 @@ def kto_loss(
       undesirable_weight: lambda_U >= 0, the weight of the undesirable losses.
       weight: aligned with the leading axes of the concatenation ``[Nc + Nr]``
         (desirable first); rescales each completion's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[Nc + Nr]``);
+        rescales each example's loss without changing the mean's denominator.
       where: boolean, aligned like ``weight``; False completions are left out.
       reduction: ``"mean"`` (over all unmasked completions, desirable and
         undesirable together), ``"sum"`` or ``"none"``.
@@ -286,5 +307,11 @@ def kto_loss(
     scale = jnp.where(desirable, desirable_weight, undesirable_weight)
     loss = checks.nan_unless(beta_ok, scale * jax.nn.sigmoid(beta * t))
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        axis_name=axis_name,
     )

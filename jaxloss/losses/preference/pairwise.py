@@ -36,6 +36,7 @@ def dpo_loss(
     label_smoothing: float = 0.0,
     return_rewards: bool = False,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -66,6 +67,8 @@ def dpo_loss(
       return_rewards: also return the implicit rewards
         :math:`\beta(\pi_c - \rho_c)` and :math:`\beta(\pi_r - \rho_r)` (no gradient).
       weight: aligned with the leading axes of ``[B]``; rescales each pair's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``);
+        rescales each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[B]``; False pairs are left out.
       reduction: ``"mean"`` (over unmasked pairs), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -125,7 +128,13 @@ def dpo_loss(
         )
     loss = checks.nan_unless(beta_ok, checks.nan_unless(smoothing_ok, loss))
     loss = reduce_loss(
-        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+        fn=fn,
+        loss=loss,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )
     if not return_rewards:
         return loss
@@ -139,6 +148,7 @@ def bradley_terry_loss(
     *,
     margin: ArrayLike | list[float] | tuple[float, ...] | None = None,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -154,6 +164,8 @@ def bradley_terry_loss(
         ``[B]`` (as ``weight``): the required gap m (Llama 2's preference-strength
         margin).
       weight: aligned with the leading axes of ``[B]``; rescales each pair's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``);
+        rescales each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[B]``; False pairs are left out.
       reduction: ``"mean"`` (over unmasked pairs), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -188,6 +200,7 @@ def bradley_terry_loss(
         fn=fn,
         loss=-log_sigmoid(gap),
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,
@@ -201,6 +214,7 @@ def ppo_policy_loss(
     *,
     clip_eps: float = 0.2,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -219,6 +233,8 @@ def ppo_policy_loss(
       clip_eps: epsilon > 0, the clip range of the ratio (a traced value <= 0
         gives NaN).
       weight: aligned with the leading axes of ``[...]``; rescales each token's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]`` or ``[B, T]``);
+        rescales each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[...]``, e.g. the response mask.
       reduction: ``"mean"`` (over unmasked tokens), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -248,7 +264,13 @@ def ppo_policy_loss(
     surrogate = jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * adv)
     surrogate = checks.nan_unless(clip_ok, surrogate)
     return reduce_loss(
-        fn=fn, loss=-surrogate, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+        fn=fn,
+        loss=-surrogate,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )
 
 
@@ -259,6 +281,7 @@ def ppo_value_loss(
     *,
     clip_eps: float | None = None,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -278,6 +301,8 @@ def ppo_value_loss(
       clip_eps: epsilon > 0 (a traced value <= 0 gives NaN), or None for the
         unclipped loss.
       weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]`` or ``[B, T]``);
+        rescales each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[...]``, e.g. the response mask.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -311,7 +336,13 @@ def ppo_value_loss(
         clipped = old + jnp.clip(v - old, -clip_eps, clip_eps)
         loss = checks.nan_unless(clip_ok, jnp.maximum(loss, jnp.square(clipped - ret)))
     return reduce_loss(
-        fn=fn, loss=0.5 * loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+        fn=fn,
+        loss=0.5 * loss,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )
 
 
@@ -321,6 +352,7 @@ def kl_penalty(
     *,
     kind: str = "k3",
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -336,6 +368,8 @@ def kl_penalty(
       ref_log_probs: ``[...]``, the same under the reference model.
       kind: ``"k1"``, ``"k2"`` or ``"k3"``.
       weight: aligned with the leading axes of ``[...]``; rescales each token's penalty.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]`` or ``[B, T]``);
+        rescales each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[...]``, e.g. the response mask.
       reduction: ``"mean"`` (over unmasked tokens), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -365,5 +399,11 @@ def kl_penalty(
     else:
         loss = jnp.expm1(jnp.minimum(r, 50.0)) - r
     return reduce_loss(
-        fn=fn, loss=loss, weight=weight, where=where, reduction=reduction, axis_name=axis_name
+        fn=fn,
+        loss=loss,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        reduction=reduction,
+        axis_name=axis_name,
     )

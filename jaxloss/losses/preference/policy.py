@@ -64,6 +64,7 @@ def grpo_loss(
     clip_eps: float = 0.2,
     beta: float = 0.04,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -97,6 +98,8 @@ def grpo_loss(
       clip_eps: epsilon > 0, the clip range of the ratio (a traced value <= 0 gives NaN).
       beta: >= 0, the weight of the KL penalty (a traced value < 0 gives NaN).
       weight: aligned with the leading axes of ``[B]``; rescales each completion's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``);
+        rescales each example's loss without changing the mean's denominator.
       where: boolean ``[B, T]`` (the completion mask: False on padding) or ``[B]``,
         aligned with the leading axes of ``[B, T]``. A completion without any
         unmasked token is left out entirely: of its group's reward statistics (as
@@ -162,5 +165,11 @@ def grpo_loss(
         per_token = per_token + checks.nan_unless(beta_ok, beta * kl)
     loss = safe_div(jnp.sum(jnp.where(tokens > 0, per_token, 0.0), axis=1), count)
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=count > 0, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=count > 0,
+        axis_name=axis_name,
     )

@@ -16,6 +16,7 @@ def mse_loss(
     targets: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -26,6 +27,8 @@ def mse_loss(
       predictions: ``[...]`` model outputs.
       targets: same shape as ``predictions``.
       weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -50,6 +53,7 @@ def mse_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         axis_name=axis_name,
     )
@@ -60,6 +64,7 @@ def l2_loss(
     targets: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -70,6 +75,8 @@ def l2_loss(
       predictions: ``[...]`` model outputs.
       targets: same shape as ``predictions``.
       weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -93,6 +100,7 @@ def l2_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         axis_name=axis_name,
     )
@@ -103,6 +111,7 @@ def l1_loss(
     targets: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -113,6 +122,8 @@ def l1_loss(
       predictions: ``[...]`` model outputs.
       targets: same shape as ``predictions``.
       weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -132,7 +143,13 @@ def l1_loss(
     fn = "l1_loss"
     p, t, _ = prepare_pair(fn, "predictions", predictions, targets, where)
     return reduce_loss(
-        abs_(p - t), fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+        abs_(p - t),
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        axis_name=axis_name,
     )
 
 
@@ -144,19 +161,24 @@ def rmse_loss(
     targets: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
 ) -> Array:
     r"""Root mean squared error: the square root of :func:`mse_loss`.
 
-    .. math:: \text{RMSE} = \sqrt{\tfrac{1}{n}\textstyle\sum_i w_i (\hat y_i - y_i)^2}
+    .. math:: \text{RMSE} = \sqrt{\tfrac{1}{n}\textstyle\sum_i s_i w_i (\hat y_i - y_i)^2}
 
     Args:
       predictions: ``[...]`` model outputs.
       targets: same shape as ``predictions``.
       weight: aligned with the leading axes of ``[...]``; rescales each element's squared error
         (inside the square root).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator. Like ``weight``, it
+        acts inside the square root, on the squared error (so ``"none"`` is scaled by
+        :math:`\sqrt{s_i}`, not :math:`s_i`).
       where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis inside ``shard_map``; the square root is taken of the
@@ -165,7 +187,8 @@ def rmse_loss(
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"``; float32 or wider. With
       ``"sum"`` it is the Euclidean norm of the (weighted) error and with ``"none"``
-      the elementwise :math:`\sqrt{w_i}\,|\hat y_i - y_i|`.
+      the elementwise :math:`\sqrt{s_i w_i}\,|\hat y_i - y_i|` (:math:`s_i` the
+      sample weight of element i's example).
 
     Equals ``sqrt(torch.nn.functional.mse_loss(...))`` without a weight. The
     gradient at zero error is 0, not the NaN of a plain ``sqrt``.
@@ -182,6 +205,7 @@ def rmse_loss(
         fn=fn,
         reduction=reduction,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         axis_name=axis_name,
     )

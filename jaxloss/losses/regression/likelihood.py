@@ -23,6 +23,7 @@ def poisson_nll_loss(
     full: bool = False,
     eps: float = 1e-8,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -43,6 +44,8 @@ def poisson_nll_loss(
       full: add the Stirling approximation of :math:`\log(y!)` (a Python bool).
       eps: >= 0, added to rates before the log when ``log_input=False``.
       weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -84,7 +87,13 @@ def poisson_nll_loss(
     # a negative count (or rate) has no likelihood: NaN, never a finite number
     loss = checks.nan_unless(eps_ok, jnp.where(valid, loss, jnp.nan))
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        axis_name=axis_name,
     )
 
 
@@ -114,6 +123,7 @@ def gaussian_nll_loss(
     full: bool = False,
     eps: float = 1e-6,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -135,6 +145,8 @@ def gaussian_nll_loss(
       eps: > 0; variances are clamped to at least ``eps``; as in torch, the clamp
         passes the gradient straight through. A traced ``eps`` <= 0 gives NaN.
       weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -165,5 +177,11 @@ def gaussian_nll_loss(
         loss = loss + 0.5 * math.log(2 * math.pi)
     loss = checks.nan_unless(eps_ok, jnp.where(v < 0, jnp.nan, loss))
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        axis_name=axis_name,
     )

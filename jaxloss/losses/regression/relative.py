@@ -18,6 +18,7 @@ def mape_loss(
     *,
     eps: float = 1e-7,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -32,6 +33,8 @@ def mape_loss(
       eps: > 0; keeps a zero target finite (the loss is then huge, as it should be).
         A traced ``eps`` <= 0 gives NaN.
       weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -51,7 +54,13 @@ def mape_loss(
     p, t, _ = prepare_pair(fn, "predictions", predictions, targets, where)
     loss = checks.nan_unless(eps_ok, 100.0 * abs_(t - p) / jnp.maximum(jnp.abs(t), eps))
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        axis_name=axis_name,
     )
 
 
@@ -60,6 +69,7 @@ def msle_loss(
     targets: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -74,6 +84,8 @@ def msle_loss(
       targets: same shape as ``predictions``; non-negative: a negative target gives
         NaN for its element and :func:`jaxloss.checked` reports it.
       weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -98,5 +110,11 @@ def msle_loss(
     # Keras does (jnp.maximum keeps a NaN prediction NaN)
     loss = jnp.square(jnp.log1p(jnp.maximum(p, 0.0)) - jnp.log1p(jnp.where(valid, t, jnp.nan)))
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        axis_name=axis_name,
     )

@@ -19,6 +19,7 @@ def huber_loss(
     *,
     delta: float = 1.0,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -36,6 +37,8 @@ def huber_loss(
       delta: the error size where the loss turns linear; must be > 0 (a traced
         ``delta`` <= 0 gives NaN).
       weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -59,7 +62,13 @@ def huber_loss(
     loss = jnp.where(error < delta, 0.5 * jnp.square(error), delta * (error - 0.5 * delta))
     loss = checks.nan_unless(delta_ok, loss)
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        axis_name=axis_name,
     )
 
 
@@ -69,6 +78,7 @@ def smooth_l1_loss(
     *,
     beta: float = 1.0,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -86,6 +96,8 @@ def smooth_l1_loss(
         gives NaN). ``beta=0`` is exactly :func:`l1_loss`, with finite gradients at
         zero error.
       weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -111,7 +123,13 @@ def smooth_l1_loss(
     loss = jnp.where(quadratic, 0.5 * jnp.square(error) / safe_beta, error - 0.5 * beta)
     loss = checks.nan_unless(beta_ok, loss)
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        axis_name=axis_name,
     )
 
 
@@ -120,6 +138,7 @@ def log_cosh_loss(
     targets: ArrayLike,
     *,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -133,6 +152,8 @@ def log_cosh_loss(
       predictions: ``[...]`` model outputs.
       targets: same shape as ``predictions``.
       weight: aligned with the leading axes of ``[...]``; rescales each element's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``[...]``; False elements are left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
       axis_name: mapped axis for a global mean/sum inside ``shard_map``.
@@ -150,7 +171,13 @@ def log_cosh_loss(
     fn = "log_cosh_loss"
     p, t, _ = prepare_pair(fn, "predictions", predictions, targets, where)
     return reduce_loss(
-        log_cosh(p - t), fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+        log_cosh(p - t),
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        axis_name=axis_name,
     )
 
 
@@ -160,6 +187,7 @@ def quantile_loss(
     *,
     quantiles: ArrayLike | list[float] | tuple[float, ...] = 0.5,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -177,6 +205,8 @@ def quantile_loss(
         the absolute error. A traced quantile outside [0, 1] gives NaN for the
         elements it scores.
       weight: aligned with the leading axes of ``predictions``' shape; rescales each element's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: boolean, aligned with the leading axes of ``predictions``' shape; False elements are
         left out.
       reduction: ``"mean"`` (over unmasked elements), ``"sum"`` or ``"none"``.
@@ -215,5 +245,11 @@ def quantile_loss(
     q = q.astype(p.dtype)
     loss = checks.nan_unless(q_ok, jnp.maximum(q * error, (q - 1.0) * error))
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        axis_name=axis_name,
     )

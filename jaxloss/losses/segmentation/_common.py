@@ -358,39 +358,59 @@ def per_image(
     weight: ArrayLike | None,
     reduction: str,
     axis_name: AxisName,
+    sample_weights: ArrayLike | None = None,
     counts: Array | None = None,
     per_class: bool = False,
 ) -> Array:
     """Reduces per-image losses ``[B]`` (``per_class``: ``[B, K]``, reduced over
     images class by class to ``[K]``); images with nothing to count (no valid
     pixel, or ``counts`` False) are left out of the mean, but an image with an
-    invalid target is NaN and always counts."""
+    invalid target is NaN and always counts. ``weight`` and ``sample_weights``
+    rescale images (they multiply) and need ``per_sample``."""
     checks.check_bool_option(fn, "per_sample", per_sample)
     if px.invalid is not None:  # a bad target poisons its image (or the global loss)
         bad = px.invalid if per_sample else psum(jnp.sum(px.invalid), axis_name) > 0
         loss = jnp.where(bad[:, None] if per_class and per_sample else bad, jnp.nan, loss)
     if not per_sample:
         checks.check_reduction(fn, reduction)
-        if weight is not None:
-            checks.fail(
-                fn,
-                "weight rescales per-image losses, but per_sample=False gives one global "
-                "loss; use class_weights, or per_sample=True",
-            )
+        for name, given in (("weight", weight), ("sample_weights", sample_weights)):
+            if given is not None:
+                checks.fail(
+                    fn,
+                    f"{name} rescales per-image losses, but per_sample=False gives one "
+                    "global loss; use class_weights, or per_sample=True",
+                )
         return loss
     if counts is None and px.mask is not None:
         counts = jnp.any(px.mask, axis=tuple(range(1, px.mask.ndim)))
     if counts is not None and px.invalid is not None:
         counts = counts | px.invalid
-
-    def reduce(images: Array) -> Array:
-        return reduce_loss(
-            images, fn=fn, reduction=reduction, weight=weight, where=counts, axis_name=axis_name
+    if per_class and reduction != "none":
+        # weigh the [B, K] losses first (a [B] or [B, K] weight), then reduce
+        # each class's losses over the images
+        loss = reduce_loss(
+            loss,
+            fn=fn,
+            reduction="none",
+            weight=weight,
+            sample_weights=sample_weights,
+            where=counts,
         )
-
-    if per_class and reduction != "none":  # each class's loss over the images
-        return jax.vmap(reduce, in_axes=1)(loss)
-    return reduce(loss)
+        return jax.vmap(
+            lambda images: reduce_loss(
+                images, fn=fn, reduction=reduction, where=counts, axis_name=axis_name
+            ),
+            in_axes=1,
+        )(loss)
+    return reduce_loss(
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=counts,
+        axis_name=axis_name,
+    )
 
 
 # ------------------------------------------------------------------ the overlap driver
@@ -416,6 +436,7 @@ def overlap_loss(
     ignore_index: int,
     axis: int,
     weight: ArrayLike | None,
+    sample_weights: ArrayLike | None,
     where: ArrayLike | None,
     reduction: str,
     axis_name: AxisName,
@@ -470,5 +491,6 @@ def overlap_loss(
         weight=weight,
         reduction=reduction,
         axis_name=axis_name,
+        sample_weights=sample_weights,
         per_class=per_class,
     )

@@ -24,6 +24,7 @@ def _image_mean(
     terms: Array,
     mask: Array | None,
     weight: ArrayLike | None,
+    sample_weights: ArrayLike | None,
     reduction: str,
     axis_name: AxisName,
 ) -> Array:
@@ -31,7 +32,13 @@ def _image_mean(
     images with no valid pixel are left out of the mean."""
     counts = None if mask is None else jnp.any(mask, axis=tuple(range(1, mask.ndim)))
     return reduce_loss(
-        terms, fn=fn, reduction=reduction, weight=weight, where=counts, axis_name=axis_name
+        terms,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=counts,
+        axis_name=axis_name,
     )
 
 
@@ -41,6 +48,7 @@ def boundary_loss(
     *,
     mode: str = "binary",
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -66,6 +74,9 @@ def boundary_loss(
         complement (inside), as the reference code's ``one_hot2dist``.
       mode: ``"binary"``, ``"multiclass"`` or ``"multilabel"``.
       weight: ``[B]``, rescales each image's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator; multiplies
+        with ``weight``.
       where: boolean valid-pixel mask aligned with the leading axes of
         ``distance_maps`` (``[B]`` masks whole images); of their full rank it may
         mask single classes, which then leave the average (a masked class still
@@ -120,7 +131,7 @@ def boundary_loss(
         terms = jnp.where(mask, terms, 0.0)
         count = sum_per_sample(mask.astype(x.dtype))
     loss = safe_div(sum_per_sample(terms), count)
-    return _image_mean(fn, loss, mask, weight, reduction, axis_name)
+    return _image_mean(fn, loss, mask, weight, sample_weights, reduction, axis_name)
 
 
 def _pool(x: Array, computation, init: float, window: tuple[int, ...]) -> Array:
@@ -171,6 +182,7 @@ def cldice_loss(
     iterations: int = 3,
     smooth: Scalar = 1.0,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -198,6 +210,9 @@ def cldice_loss(
         images with an empty target or an empty skeleton finite. With 0, an
         empty skeleton scores 1 and 0/0 in the harmonic mean gives loss 1.
       weight: ``[B]``, rescales each image's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator; multiplies
+        with ``weight``.
       where: boolean valid-pixel mask aligned with the leading axes of
         ``targets`` (``[B]`` masks whole images). Masked pixels count as
         background for the skeletons and enter no sum; images with no valid
@@ -251,4 +266,4 @@ def cldice_loss(
     sensitivity = score_ratio(sum_per_sample(skel_t * p) + s, sum_per_sample(skel_t) + s)
     loss = 1.0 - safe_div(2.0 * precision * sensitivity, precision + sensitivity)
     loss = checks.nan_unless(ok_smooth, jnp.where(bad, jnp.nan, loss))
-    return _image_mean(fn, loss, mask, weight, reduction, axis_name)
+    return _image_mean(fn, loss, mask, weight, sample_weights, reduction, axis_name)

@@ -7,7 +7,13 @@ import jax.numpy as jnp
 
 from jaxloss._core import checks
 from jaxloss._core.numerics import power
-from jaxloss._core.reduce import mask_weights, prepare_pair, reduce_loss
+from jaxloss._core.reduce import (
+    fill_masked,
+    mask_weights,
+    prepare_pair,
+    reduce_loss,
+    sample_weights_of,
+)
 from jaxloss._core.sharding import psum
 from jaxloss._core.types import Array, ArrayLike, AxisName
 from jaxloss.losses.classification import binary_cross_entropy_with_logits
@@ -57,11 +63,33 @@ def _pixel_share(pixel_loss: Array, m: Array, n: Array, images: Array) -> Array:
     return images * per_image / jnp.where(n == 0, 1.0, n)
 
 
+def _image_terms(
+    fn: str,
+    loss: Array,
+    m: Array,
+    where: ArrayLike | None,
+    sample_weights: ArrayLike | None,
+    reduction: str,
+    axis_name: AxisName,
+) -> Array:
+    """Reduces the per-image terms ``loss [B]``, each rescaled by its sample
+    weight; an image with no valid pixel (its terms are 0) still counts in the
+    mean but takes weight 0, whatever its sample weight holds (NaN padding)."""
+    image_w = sample_weights_of(fn, sample_weights, loss.shape)
+    if image_w is not None:
+        if where is not None:
+            valid = jnp.any(m > 0, axis=tuple(range(1, m.ndim)))
+            image_w = fill_masked(valid, image_w, 0.0)
+        loss = loss * image_w.astype(loss.dtype)
+    return reduce_loss(loss, fn=fn, reduction=reduction, axis_name=axis_name)
+
+
 def bce_dice_loss(
     logits: ArrayLike,
     targets: ArrayLike,
     *,
     smooth: float = 1e-5,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -78,6 +106,9 @@ def bce_dice_loss(
       logits: ``[B, ...]`` binary logits.
       targets: ``[B, ...]`` in [0, 1]; another value (or NaN) at a valid pixel
         gives NaN for its image.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator (an image
+        with no valid pixel takes weight 0).
       where: the valid-pixel mask (the recipe's ``valid_mask``): boolean, aligned
         with the leading axes of ``logits`` (``[B]`` masks whole images) or of its
         full rank.
@@ -111,7 +142,7 @@ def bce_dice_loss(
     )
     bce = binary_cross_entropy_with_logits(x, t, reduction="none")
     loss = _pixel_share(bce, m, n, images) + 1.0 - dice_score(inter, p_sum, t_sum, smooth)
-    return reduce_loss(loss, fn=fn, reduction=reduction, axis_name=axis_name)
+    return _image_terms(fn, loss, m, where, sample_weights, reduction, axis_name)
 
 
 def focal_and_tversky_loss(
@@ -124,6 +155,7 @@ def focal_and_tversky_loss(
     tversky_beta: float = 0.7,
     smooth: float = 1e-5,
     tversky_weight: float = 1.0,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -145,6 +177,9 @@ def focal_and_tversky_loss(
       logits: ``[B, ...]`` binary logits.
       targets: ``[B, ...]`` in [0, 1]; another value (or NaN) at a valid pixel
         gives NaN for its image.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator (an image
+        with no valid pixel takes weight 0).
       where: the valid-pixel mask (the recipe's ``valid_mask``): boolean, aligned
         with the leading axes of ``logits`` (``[B]`` masks whole images) or of its
         full rank.
@@ -188,4 +223,4 @@ def focal_and_tversky_loss(
     focal = alpha_t * power(-jnp.expm1(-bce), focal_gamma) * bce
     index = tversky_index(inter, p_sum, t_sum, tversky_alpha, tversky_beta, smooth)
     loss = _pixel_share(focal, m, n, images) + tversky_weight * (1.0 - index)
-    return reduce_loss(loss, fn=fn, reduction=reduction, axis_name=axis_name)
+    return _image_terms(fn, loss, m, where, sample_weights, reduction, axis_name)

@@ -63,6 +63,7 @@ def lovasz_hinge_loss(
     per_sample: bool = True,
     ignore_index: int = -100,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -84,6 +85,9 @@ def lovasz_hinge_loss(
         over the whole batch.
       ignore_index: targets equal to it, integer or float, are void pixels.
       weight: ``[B]``, rescales each image's loss.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator. Needs
+        ``per_sample=True``; multiplies with ``weight``.
       where: boolean valid-pixel mask aligned with the leading axes of
         ``targets`` (``[B]`` masks whole images).
       reduction, axis_name: as everywhere; with ``per_sample=False`` and
@@ -129,6 +133,7 @@ def lovasz_hinge_loss(
         weight=weight,
         reduction=reduction,
         axis_name=axis_name,
+        sample_weights=sample_weights,
     )
 
 
@@ -137,12 +142,13 @@ def lovasz_softmax_loss(
     targets: ArrayLike,
     *,
     from_logits: bool = True,
-    class_weights: ArrayLike | None = None,
     include_background: bool = True,
     per_sample: bool = True,
     ignore_index: int = -100,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -165,7 +171,6 @@ def lovasz_softmax_loss(
         [0, 1]; another value, not void, gives NaN for its image (for the loss
         with ``per_sample=False``).
       from_logits: apply softmax to ``predictions``.
-      class_weights: ``[C]``, multiplies each class's loss before the mean.
       include_background: False leaves class 0 out.
       per_sample: one loss per image, averaged, or one over the whole batch.
       ignore_index: targets equal to it are void pixels (a float target when all
@@ -173,6 +178,11 @@ def lovasz_softmax_loss(
       axis: the class axis of ``predictions`` and of float targets laid out
         like them; ``axis=1`` takes PyTorch's ``[B, C, H, W]``.
       weight: ``[B]``, rescales each image's loss.
+      class_weights: ``[C]``, one weight per class; multiplies each class's loss
+        before the mean over the present classes.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator. Needs
+        ``per_sample=True``; multiplies with ``weight``.
       where: boolean valid-pixel mask aligned with the leading pixel axes
         ``[B, ...]`` (``[B]`` masks whole images).
       reduction, axis_name: as everywhere; images with no present class are left
@@ -237,5 +247,6 @@ def lovasz_softmax_loss(
         weight=weight,
         reduction=reduction,
         axis_name=axis_name,
+        sample_weights=sample_weights,
         counts=count > 0,
     )

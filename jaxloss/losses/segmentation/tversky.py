@@ -36,13 +36,14 @@ def tversky_loss(
     smooth_dr: float | None = None,
     squared: bool = False,
     soft_label: bool = False,
-    class_weights: ArrayLike | None = None,
     include_background: bool = True,
     per_sample: bool = True,
     per_class: bool = False,
     ignore_index: int = -100,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -78,7 +79,6 @@ def tversky_loss(
       soft_label: take I as :math:`(P + T - \sum_i m_i |p_i - t_i|) / 2`,
         MONAI's ``soft_label=True`` form, exact for soft targets and equal to I
         for hard ones; no effect with ``squared`` (exact already) or class ids.
-      class_weights: ``[C]``, multiplies each class's loss before the class mean.
       include_background: False drops class 0 (multi-class, multi-label).
       per_sample: statistics per image then averaged over images (True), or one
         statistic over the whole batch (False).
@@ -93,6 +93,11 @@ def tversky_loss(
         them; ``axis=1`` takes PyTorch's ``[B, C, H, W]``. Must stay -1 in binary
         mode, which has no class axis.
       weight: ``[B]``, rescales each image's loss (``per_sample=True`` only).
+      class_weights: ``[C]``, one weight per class; multiplies each class's loss
+        before the class mean.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator. Needs
+        ``per_sample=True``; multiplies with ``weight``.
       where: boolean valid-pixel mask aligned with the leading pixel axes
         ``[B, ...]`` (``[B]`` masks whole images); in multi-label mode also one
         of the predictions' full rank, laid out like them, that masks classes.
@@ -144,6 +149,7 @@ def tversky_loss(
         ignore_index=ignore_index,
         axis=axis,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,
@@ -166,13 +172,14 @@ def focal_tversky_loss(
     smooth_dr: float | None = None,
     squared: bool = False,
     soft_label: bool = False,
-    class_weights: ArrayLike | None = None,
     include_background: bool = True,
     per_sample: bool = True,
     per_class: bool = False,
     ignore_index: int = -100,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -207,7 +214,6 @@ def focal_tversky_loss(
       soft_label: take I as :math:`(P + T - \sum_i m_i |p_i - t_i|) / 2`,
         MONAI's ``soft_label=True`` form, exact for soft targets and equal to I
         for hard ones; no effect with ``squared`` (exact already) or class ids.
-      class_weights: ``[C]``, multiplies each class's loss before the class mean.
       include_background: False drops class 0 (multi-class, multi-label).
       per_sample: statistics per image then averaged over images (True), or one
         statistic over the whole batch (False).
@@ -222,6 +228,11 @@ def focal_tversky_loss(
         them; ``axis=1`` takes PyTorch's ``[B, C, H, W]``. Must stay -1 in binary
         mode, which has no class axis.
       weight: ``[B]``, rescales each image's loss (``per_sample=True`` only).
+      class_weights: ``[C]``, one weight per class; multiplies each class's loss
+        before the class mean.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator. Needs
+        ``per_sample=True``; multiplies with ``weight``.
       where: boolean valid-pixel mask aligned with the leading pixel axes
         ``[B, ...]`` (``[B]`` masks whole images); in multi-label mode also one
         of the predictions' full rank, laid out like them, that masks classes.
@@ -269,6 +280,7 @@ def focal_tversky_loss(
         ignore_index=ignore_index,
         axis=axis,
         weight=weight,
+        sample_weights=sample_weights,
         where=where,
         reduction=reduction,
         axis_name=axis_name,
