@@ -1,4 +1,5 @@
-"""Label smoothing and ``pos_weight`` in the binary and focal losses.
+"""Label smoothing and ``pos_weight`` in the binary and focal losses, and
+``class_weights`` in the margin, perceptron, sparsemax and noise-robust losses.
 
 References: torch's BCE-with-logits on smoothed targets, and float64 torch
 re-implementations of Keras' ``binary_focal_crossentropy`` and
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from classification_helpers import to_torch
+from classification_helpers import REDUCTIONS, to_torch
 from helpers import assert_close
 
 import jaxloss
@@ -254,3 +255,80 @@ def test_defaults_are_unchanged():
         jaxloss.softmax_focal_loss(x, labels, alpha=0.5, label_smoothing=0.0),
         jaxloss.softmax_focal_loss(x, labels, alpha=0.5),
     )
+
+
+def _torch_sparsemax_rows(z, q):
+    """Martins & Astudillo's closed form, -<q, z> + (sum_S z_j^2 - tau^2) / 2 + |q|^2 / 2
+    over the sparsemax support S, whose autograd gradient is sparsemax(z) - q."""
+    ordered, _ = torch.sort(z, dim=-1, descending=True)
+    k = torch.arange(1, z.shape[-1] + 1, dtype=z.dtype)
+    cumulative = torch.cumsum(ordered, -1)
+    size = torch.sum(1 + k * ordered > cumulative, -1, keepdim=True)
+    tau = (torch.gather(cumulative, -1, size - 1) - 1) / size
+    support = z > tau
+    squares = torch.where(support, z**2 - tau**2, torch.zeros_like(z))
+    return -(q * z).sum(-1) + 0.5 * squares.sum(-1) + 0.5 * (q * q).sum(-1)
+
+
+def _torch_class_weighted(name, z, targets, w):
+    """``w[y] * loss`` (``q @ w`` for probability targets) written from each formula."""
+    c = z.shape[-1]
+    q = targets if targets.is_floating_point() else F.one_hot(targets, c).double()
+    picked = (q * z).sum(-1)
+    if name == "multiclass_hinge_loss":
+        loss = torch.max(z + 1 - q, -1).values - picked
+    elif name == "multiclass_perceptron_loss":
+        loss = torch.max(z, -1).values - picked
+    elif name == "generalized_cross_entropy":
+        loss = (1 - ((q * torch.softmax(z, -1)).sum(-1)) ** 0.7) / 0.7
+    else:
+        loss = _torch_sparsemax_rows(z, q)
+    return (q @ w) * loss
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "probabilities"),
+    [
+        ("multiclass_hinge_loss", {}, False),
+        ("multiclass_perceptron_loss", {}, False),
+        ("generalized_cross_entropy", {"q": 0.7}, False),
+        ("sparsemax_loss", {}, False),
+        ("sparsemax_loss", {}, True),
+    ],
+)
+def test_class_weights_weigh_each_example_by_its_target_class(name, kwargs, probabilities):
+    rng = np.random.default_rng(5)
+    x = 2 * rng.normal(size=(6, 5))
+    w = rng.uniform(0.2, 3.0, size=5)
+    if probabilities:
+        targets = rng.dirichlet(np.ones(5), size=6)
+        targets[0] = [0.0, 1.0, 0.0, 0.0, 0.0]  # a one-hot row weighs as its label
+    else:
+        targets = rng.integers(0, 5, size=6)
+    keep = np.array([True, True, False, True, True, True])
+    # the masked row holds anything: NaN scores (and probabilities) reach nothing
+    padded = np.where(keep[:, None], x, np.nan)
+    given = np.where(keep[:, None], targets, np.nan) if probabilities else targets
+    fn = getattr(jaxloss, name)
+
+    def ours(a):  # one compilation for every reduction's value and gradient
+        def loss(z, reduction):
+            return fn(z, given, class_weights=w, where=keep, reduction=reduction, **kwargs)
+
+        return {
+            r: (loss(a, r), jax.grad(lambda z, r=r: jnp.sum(loss(z, r)))(a)) for r in REDUCTIONS
+        }
+
+    with jax.enable_x64(True):
+        got = jax.jit(ours)(jnp.asarray(padded))
+    finite = np.where(keep[:, None], targets, 0) if probabilities else targets
+    for reduction in REDUCTIONS:
+        expected = _torch_value_grad(
+            lambda a, r=reduction: _reduce(
+                _torch_class_weighted(name, a, torch.as_tensor(finite), torch.as_tensor(w)),
+                r,
+                keep=torch.as_tensor(keep),
+            ),
+            np.where(keep[:, None], x, 0.0),
+        )
+        assert_close(got[reduction], expected, rtol=1e-9, atol=1e-12)
