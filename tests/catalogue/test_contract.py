@@ -25,7 +25,7 @@ def _none_shape(spec, ex):
 
 def _keyword_options(spec):
     """(name, default) of the keyword-only options a user types as Python values."""
-    shared = {"weight", "where", "reduction", "axis_name"}
+    shared = {"weight", "class_weights", "sample_weights", "where", "reduction", "axis_name"}
     params = inspect.signature(spec.fn).parameters.values()
     return [
         (p.name, p.default)
