@@ -23,7 +23,7 @@ def draws_random(ex: Example) -> bool:
     """Whether the example hands the loss a PRNG key: the loss then draws random
     numbers over its batch, so slicing rows away changes the other rows' draws."""
     return any(
-        isinstance(v, jax.Array) and jax.dtypes.issubdtype(v.dtype, jax.dtypes.prng_key)
+        isinstance(v, jax.Array) and jnp.issubdtype(v.dtype, jax.dtypes.prng_key)
         for v in ex.kwargs.values()
     )
 
@@ -59,6 +59,46 @@ def compiled(spec: LossSpec, ex: Example, args=None, *, with_grads: bool = True,
         return (value, grads(spec, ex, a, **overrides)) if with_grads else value
 
     return jax.jit(f)(*args)
+
+
+def arg_rows(spec: LossSpec, args, rows):
+    """Per positional argument, the part of ``rows`` (a mask or values over the
+    "none" output's rows) that lines up with that argument's own rows; None for
+    an argument shared by every row. With ``spec.row_blocks`` each group of
+    arguments takes its slice of the concatenation; without, every per-row
+    argument takes all of ``rows``."""
+    if not spec.row_blocks:
+        return [None if i in spec.shared_args else rows for i in range(len(args))]
+    parts = [None] * len(args)
+    start = 0
+    for block in spec.row_blocks:
+        stop = start + args[block[0]].shape[0]
+        for i in block:
+            parts[i] = rows[start:stop]
+        start = stop
+    return parts
+
+
+def shard_row_order(spec: LossSpec, args, shards: int) -> np.ndarray | None:
+    """The "none" output's rows in the order ``shards`` devices see them locally
+    when every per-row argument is split evenly over them: device 0's rows, then
+    device 1's... None when that is the output's own order (no ``row_blocks``)."""
+    if not spec.row_blocks:
+        return None
+    starts, sizes, start = [], [], 0
+    for block in spec.row_blocks:
+        rows = args[block[0]].shape[0]
+        assert rows % shards == 0, f"{spec.name}: {rows} rows over {shards} devices"
+        starts.append(start)
+        sizes.append(rows // shards)
+        start += rows
+    return np.concatenate(
+        [
+            np.arange(s + d * n, s + (d + 1) * n)
+            for d in range(shards)
+            for s, n in zip(starts, sizes, strict=True)
+        ]
+    )
 
 
 def row_mask(batch: int, seed: int = 1) -> np.ndarray:

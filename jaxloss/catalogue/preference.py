@@ -15,6 +15,7 @@ from jaxloss.losses.preference import (
     dpo_loss,
     grpo_loss,
     kl_penalty,
+    kto_loss,
     orpo_loss,
     ppo_policy_loss,
     ppo_value_loss,
@@ -42,6 +43,21 @@ def average_logps_example(key: Array, batch: int, extreme: bool = False, **optio
     if extreme:
         arrays = tuple(a.at[i::4].set(0.0) for i, a in enumerate(arrays))
     return Example(arrays, options, diff_argnums=(0, 1))
+
+
+def kto_example(key: Array, batch: int, extreme: bool = False) -> Example:
+    """Unpaired completions for KTO: ``batch - batch // 2`` desirable and
+    ``batch // 2`` undesirable ones (policy and reference log-probabilities, as
+    :func:`preference_example`), and the batch KL estimate, a scalar shared by every
+    row; extreme ones differ by +-1e4, with a KL of order 1e4."""
+    keys = jax.random.split(key, 5)
+    scale = 1e4 if extreme else 3.0
+    sizes = (batch - batch // 2, batch // 2, batch - batch // 2, batch // 2)
+    arrays = tuple(
+        -jnp.abs(jax.random.normal(k, (n,))) * scale for k, n in zip(keys[:4], sizes, strict=True)
+    )
+    kl = jnp.abs(jax.random.normal(keys[4], ())) * (1e4 if extreme else 0.5)
+    return Example((*arrays, kl), diff_argnums=(0, 1))
 
 
 def grpo_example(key: Array, batch: int, extreme: bool = False) -> Example:
@@ -111,6 +127,16 @@ register(
     input_kind="chosen_logps, rejected_logps (average per-token)",
     example=average_logps_example,
     matches="TRL CPOTrainer(loss_type='simpo')",
+)
+register(
+    kto_loss,
+    family="preference",
+    tasks=("rlhf", "preference", "unpaired"),
+    input_kind="policy/ref chosen logps [Nc], policy/ref rejected logps [Nr], kl",
+    example=kto_example,
+    matches="TRL KTOTrainer(loss_type='kto')",
+    shared_args=(4,),  # the batch KL estimate is not a row
+    row_blocks=((0, 2), (1, 3)),  # "none" is [Nc + Nr]: desirable rows, then undesirable
 )
 
 register(

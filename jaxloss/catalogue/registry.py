@@ -98,6 +98,11 @@ class LossSpec:
     # scores a class axis against class targets (classification, segmentation,
     # language modelling): takes ``class_weights [C]``
     scores_classes: bool = False
+    # the "none" output concatenates the rows of these groups of arguments, one
+    # group after another (KTO: the desirable rows of arguments 0 and 2, then the
+    # undesirable rows of 1 and 3), and the example gives every group as many
+    # rows; empty: every per-row argument's rows are the output's rows
+    row_blocks: tuple[tuple[int, ...], ...] = ()
 
     @property
     def examples_interact(self) -> bool:

@@ -18,6 +18,7 @@ from helpers import (
     BATCH,
     IDS,
     SPECS,
+    arg_rows,
     assert_close,
     broadcast_rows,
     call,
@@ -26,6 +27,7 @@ from helpers import (
     example,
     grads,
     row_mask,
+    shard_row_order,
 )
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
@@ -46,6 +48,12 @@ def _unreduced_ndim(spec, ex):
 def _rows(spec, args, take):
     """``take`` applied to every per-row argument; shared parameters pass unchanged."""
     return [a if i in spec.shared_args else take(a) for i, a in enumerate(args)]
+
+
+def _kept_rows(spec, args, mask):
+    """The arguments with only the rows that ``mask`` (over the "none" output's
+    rows) keeps; shared parameters pass unchanged."""
+    return [a if m is None else a[m] for a, m in zip(args, arg_rows(spec, args, mask), strict=True)]
 
 
 def _row_where(spec, ex, mask):
@@ -124,7 +132,7 @@ def test_where_equals_slicing(spec):
         kept = compiled(spec, ex, with_grads=False, reduction="none")[mask]
         sliced = {"sum": jnp.sum(kept), "mean": jnp.sum(kept) / kept.size}
     else:
-        rows = _rows(spec, ex.args, lambda a: a[mask])
+        rows = _kept_rows(spec, ex.args, mask)
         sliced = jax.jit(lambda *a: {r: call(spec, ex, a, reduction=r) for r in ("mean", "sum")})(
             *rows
         )
@@ -135,9 +143,10 @@ def test_where_equals_slicing(spec):
         else:  # masked rows still count in the mean, as zeros
             assert not np.allclose(value, sliced[reduction])
         # masked-out rows get exactly zero gradient
+        parts = arg_rows(spec, ex.args, mask)
         for i, gi in zip(ex.diff_argnums, g, strict=True):
-            if i not in spec.shared_args:
-                assert np.all(np.asarray(gi)[~mask] == 0)
+            if (part := parts[i]) is not None:
+                assert np.all(np.asarray(gi)[~part] == 0)
     if spec.unreduced:
         unreduced = compiled(spec, ex, with_grads=False, reduction="none", where=where)
         assert np.all(np.asarray(unreduced)[~mask] == 0)
@@ -148,9 +157,10 @@ def test_nan_in_masked_rows_cannot_leak(spec):
     mask = row_mask(BATCH)
     where = _row_where(spec, ex, mask)
     poisoned = list(ex.args)
+    parts = arg_rows(spec, ex.args, mask)
     for i in ex.diff_argnums:
-        if i not in spec.shared_args:
-            poisoned[i] = poisoned[i].at[~mask].set(jnp.nan)
+        if (part := parts[i]) is not None:
+            poisoned[i] = poisoned[i].at[~part].set(jnp.nan)
     clean = _masked(spec, ex, where)
     dirty = _masked(spec, ex, where, poisoned)  # the same program
     # the same program on the same unmasked values: equal to the last bit on
@@ -242,12 +252,18 @@ def test_vmap_over_batch(spec):
         assert_close(mapped, looped, rtol=1e-5)
         return
     ex = example(spec, batch=8)
-    axes = tuple(None if i in spec.shared_args else 0 for i in range(len(ex.args)))
+    args = ex.args
+    if spec.row_blocks:
+        # each mapped call gets one row of every block (one desirable and one
+        # undesirable completion), as a batch of one per block
+        args = tuple(_rows(spec, args, lambda a: a[:, None]))
+    axes = tuple(None if i in spec.shared_args else 0 for i in range(len(args)))
     mapped = jax.jit(jax.vmap(lambda *row: call(spec, ex, row, reduction="mean"), in_axes=axes))(
-        *ex.args
+        *args
     )
     one = jax.jit(lambda *row: call(spec, ex, row))  # compiled once, for every row
-    looped = jnp.stack([one(*_rows(spec, ex.args, lambda a, i=i: a[i])) for i in range(8)])
+    rows = args[next(i for i in range(len(args)) if i not in spec.shared_args)].shape[0]
+    looped = jnp.stack([one(*_rows(spec, args, lambda a, i=i: a[i])) for i in range(rows)])
     assert_close(mapped, looped, rtol=1e-5)
 
 
@@ -308,6 +324,15 @@ def test_shard_map_axis_name_equals_single_device(spec):
     mask = row_mask(BATCH)
     mask[: BATCH // 8] = False  # the first device's shard is entirely masked out
     where = _row_where(spec, ex, mask)
+    # each device's slice of ``where`` must line up with its local "none" rows;
+    # the single-device call gets the same rows in the output's own order
+    order = shard_row_order(spec, ex.args, 8)
+    if order is None:
+        global_where = where
+    else:
+        global_mask = np.empty_like(mask)
+        global_mask[order] = mask
+        global_where = _row_where(spec, ex, global_mask)
     specs = tuple(P() if i in spec.shared_args else P("batch") for i in range(len(ex.args)))
     reductions = ("mean", "sum")
 
@@ -321,7 +346,7 @@ def test_shard_map_axis_name_equals_single_device(spec):
     def single(where, *args):
         return {r: call(spec, ex, args, reduction=r, where=where) for r in reductions}
 
-    def values_and_grads(fn):
+    def values_and_grads(fn, where):
         def run(*args):
             def total(r, *diff):
                 full = list(args)
@@ -338,4 +363,4 @@ def test_shard_map_axis_name_equals_single_device(spec):
 
         return jax.jit(run)(*ex.args)
 
-    assert_close(values_and_grads(mapped), values_and_grads(single), rtol=1e-5)
+    assert_close(values_and_grads(mapped, where), values_and_grads(single, global_where), rtol=1e-5)
