@@ -185,6 +185,7 @@ def ctc_loss(
     blank: int = 0,
     zero_infinity: bool = False,
     weight: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -220,6 +221,9 @@ def ctc_loss(
       blank: the blank's class id, in ``[0, C)``.
       zero_infinity: give infeasible sequences loss 0 and gradient 0 (torch's option).
       weight: ``[B]`` per-sequence weights.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator; multiplies
+        with ``weight``.
       where: ``[B]`` boolean; False sequences count nowhere.
       reduction: ``"mean"`` (torch's: each sequence's loss divided by its target
         length, at least 1, then the mean over sequences), ``"sum"`` (of the
@@ -316,5 +320,11 @@ def ctc_loss(
     if not batched:
         loss = loss[0]
     return reduce_loss(
-        loss, fn=_FN, reduction=reduction, weight=weight, where=mask, axis_name=axis_name
+        loss,
+        fn=_FN,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=mask,
+        axis_name=axis_name,
     )

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from jaxloss._core import backend, checks, sharding
 from jaxloss._core.numerics import compute_dtype
-from jaxloss._core.reduce import mask_of, reduce_loss
+from jaxloss._core.reduce import fill_masked, mask_of, reduce_loss, sample_weights_of
 from jaxloss._core.types import Array, ArrayLike, AxisName
 
 __all__ = ["fused_linear_cross_entropy"]
@@ -125,17 +125,21 @@ def _token_losses(h, w, b, targets, valid, opts: _Options) -> tuple[Array, Array
 # The summed loss is a scalar, so its cotangent only scales the gradients: they
 # are computed with the loss, one block of tokens at a time (logits, then the
 # hidden-state and weight gradients from the same block), and the backward pass
-# multiplies them by the cotangent.
+# multiplies them by the cotangent. Per-token sample weights ``s`` (None: all 1,
+# and nothing multiplied) scale each token's loss and its row of the logits'
+# gradient inside the block, where the mask acts; their own gradient is the
+# per-token loss.
 
 
-def _fused_total(h, w, b, targets, valid, opts: _Options) -> Array:
-    return jnp.sum(_token_losses(h, w, b, targets, valid, opts)[0])
+def _fused_total(h, w, b, targets, valid, s, opts: _Options) -> Array:
+    loss = _token_losses(h, w, b, targets, valid, opts)[0]
+    return jnp.sum(loss if s is None else loss * s)
 
 
-_total = jax.custom_vjp(_fused_total, nondiff_argnums=(5,))
+_total = jax.custom_vjp(_fused_total, nondiff_argnums=(6,))
 
 
-def _total_fwd(h, w, b, targets, valid, opts: _Options):
+def _total_fwd(h, w, b, targets, valid, s, opts: _Options):
     local_vocab = w.shape[1]
     dtype = compute_dtype(h, w)
     offset = sharding.row_offset(local_vocab, opts.vocab_axis)
@@ -143,32 +147,47 @@ def _total_fwd(h, w, b, targets, valid, opts: _Options):
 
     def body(carry, xs):
         dw, db = carry
-        h_c, t_c, v_c = xs
+        h_c, t_c, v_c, s_c = xs
         logits, z = _chunk_logits(h_c, w, b, opts.softcap)
         loss, lse = _block_loss(logits, t_c, v_c, offset, opts)
         hit = (jnp.where(v_c, t_c, -1) - offset)[:, None] == columns
-        grad = jnp.where(v_c[:, None], _logits_grad(logits, z, lse, hit, opts), 0.0)
+        grad = _logits_grad(logits, z, lse, hit, opts)
+        if s_c is not None:
+            grad = grad * s_c[:, None]
+        grad = jnp.where(v_c[:, None], grad, 0.0)
         dh_c = jnp.dot(grad.astype(w.dtype), w.T, preferred_element_type=dtype).astype(h.dtype)
         # float32 accumulation over the blocks of tokens, whatever the input dtype
         dw = dw + jnp.dot(h_c.T, grad.astype(h.dtype), preferred_element_type=jnp.float32)
         return (dw, db + jnp.sum(grad, 0, dtype=jnp.float32)), (loss, dh_c)
 
     axes = frozenset().union(
-        *(sharding.varying_axes(x) for x in (h, w, b, targets, valid) if x is not None)
+        *(sharding.varying_axes(x) for x in (h, w, b, targets, valid, s) if x is not None)
     )
     init = tuple(
         sharding.mark_varying(jnp.zeros(shape, jnp.float32), axes)
         for shape in (w.shape, (local_vocab,))
     )
+    s_chunks = None if s is None else _chunks(s, opts.chunk)
     xs = (_chunks(h, opts.chunk), _chunks(targets, opts.chunk), _chunks(valid, opts.chunk))
-    (dw, db), (loss, dh) = jax.lax.scan(body, init, xs)
+    (dw, db), (loss, dh) = jax.lax.scan(body, init, (*xs, s_chunks))
     # the gradients are kept in the inputs' dtypes: the float32 sum ends here
     db = db if b is None else db.astype(b.dtype)
-    return jnp.sum(loss), (h, w, b, dh.reshape(h.shape), dw.astype(w.dtype), db)
+    loss = loss.reshape(-1)
+    total = jnp.sum(loss if s is None else loss * s)
+    # the sample weights' gradient is each token's unweighted loss
+    per_token = None if s is None else loss
+    return total, (h, w, b, s, dh.reshape(h.shape), dw.astype(w.dtype), db, per_token)
 
 
 def _total_bwd(opts: _Options, residuals, g):
-    h, w, b, dh, dw, db = residuals
+    h, w, b, s, dh, dw, db, per_token = residuals
+    # the sample weights vary like the tokens: their gradient takes the cotangent
+    # before the sum over the vocabulary axes below, which only the shares of the
+    # hidden-state and weight gradients computed on each slice need
+    ds = None
+    if s is not None:
+        ds = (per_token * g.astype(per_token.dtype)).astype(s.dtype)
+        ds = sharding.sum_over(ds, sharding.varying_axes(ds) - sharding.varying_axes(s))
     # see _fused_bwd for the cotangent's sum over the vocabulary axes
     if opts.vocab_axis is not None and not set(opts.vocab_axis) <= sharding.varying_axes(w):
         g = sharding.psum(g, opts.vocab_axis)
@@ -178,7 +197,7 @@ def _total_bwd(opts: _Options, residuals, g):
         grad = (grad.astype(g.dtype) * g).astype(like.dtype)
         return sharding.sum_over(grad, axes - sharding.varying_axes(like))
 
-    return scaled(dh, h), scaled(dw, w), None if b is None else scaled(db, b), None, None
+    return scaled(dh, h), scaled(dw, w), None if b is None else scaled(db, b), None, None, ds
 
 
 _total.defvjp(_total_fwd, _total_bwd)
@@ -263,6 +282,7 @@ def fused_linear_cross_entropy(
     z_loss: float = 0.0,
     logit_softcap: float | None = None,
     chunk_size: int | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -305,6 +325,10 @@ def fused_linear_cross_entropy(
         default backend is the CPU, 2^26 on accelerators (at most 1/64 of the
         device's memory), in blocks of equal size. The token count is padded
         to a multiple of it.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[...]``,
+        e.g. ``[B]`` or ``[B, T]``); rescales each example's loss without
+        changing the mean's denominator. Each token's weight scales its loss and
+        its gradient inside the blocks, so the three matmuls stay three.
       where: ``[...]``, aligned with the leading axes; extra tokens to leave out.
       reduction: ``"mean"`` over counted tokens, ``"sum"`` or ``"none"`` (``[...]``).
       axis_name: data-parallel axes (tokens split over devices) for the mean's
@@ -319,6 +343,8 @@ def fused_linear_cross_entropy(
 
     Returns:
       A scalar, or ``[...]`` for ``reduction="none"`` (0 where left out).
+
+    No ``class_weights``: pass ``sample_weights=class_weights[targets]`` instead.
 
     Matches ``torch.nn.functional.linear_cross_entropy`` (which takes the
     ``[V, D]`` transpose). Peers: Liger-Kernel's fused linear cross-entropy,
@@ -373,6 +399,7 @@ def fused_linear_cross_entropy(
     checks.check_reduction(fn, reduction)
     mask = mask_of(fn, where, t.shape)
     lead = t.shape
+    per_token = sample_weights_of(fn, sample_weights, lead)
     n = t.size
     elements = backend.block_elements()
     chunk = _default_chunk(n, w.shape[1], elements) if chunk_size is None else chunk_size
@@ -400,8 +427,21 @@ def fused_linear_cross_entropy(
     if reduction == "none":
         loss = _fused(flat_h, w, bias, flat_t, flat_v, opts)[:n].reshape(lead)
         loss = jnp.where(bad, jnp.nan, loss)
-        return reduce_loss(loss, fn=fn, reduction=reduction, where=valid, axis_name=axis_name)
-    total = _total(flat_h, w, bias, flat_t, flat_v, opts)
+        # the weights multiply the output: the backward pass gets them in its cotangent
+        return reduce_loss(
+            loss,
+            fn=fn,
+            reduction=reduction,
+            sample_weights=per_token,
+            where=valid,
+            axis_name=axis_name,
+        )
+    flat_s = None
+    if per_token is not None:
+        # a token that counts nowhere may hold any weight (NaN padding): zero it first
+        weights = fill_masked(valid, per_token.astype(compute_dtype(h, w)), 0.0)
+        flat_s = jnp.pad(weights.reshape(n), (0, pad))
+    total = _total(flat_h, w, bias, flat_t, flat_v, flat_s, opts)
     total = jnp.where(jnp.any(bad), jnp.nan, total)
     count = jnp.sum(valid, dtype=total.dtype)
     return reduce_loss(

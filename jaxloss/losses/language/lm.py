@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._core import checks
-from jaxloss._core.classes import integer_cross_entropy, move_class_axis
+from jaxloss._core.classes import integer_cross_entropy, move_class_axis, target_class_weight
 from jaxloss._core.reduce import mask_of, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
 
@@ -37,6 +37,39 @@ def _shifted(
     return logits[..., :-1, :], tokens[..., 1:], None if mask is None else mask[..., 1:]
 
 
+def _reduce_tokens(
+    fn: str,
+    loss: Array,
+    targets: Array,
+    counted: Array,
+    *,
+    class_weights: ArrayLike | None,
+    sample_weights: ArrayLike | None,
+    reduction: str,
+    axis_name: AxisName,
+    num_classes: int,
+) -> Array:
+    """Reduces per-token losses over the ``counted`` tokens, each rescaled by its
+    target's class weight and by its sample weight; the mean divides by the count
+    of counted tokens, whatever the weights."""
+    class_w = checks.class_weights_of(fn, class_weights, num_classes, "class_weights")
+    weight = None
+    if class_w is not None:
+        # tokens that do not count (or hold no class) read class 0; reduce_loss
+        # zeroes their weight before it multiplies anything
+        in_range = counted & (targets >= 0) & (targets < num_classes)
+        weight = target_class_weight(class_w, jnp.where(in_range, targets, 0))
+    return reduce_loss(
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=counted,
+        axis_name=axis_name,
+    )
+
+
 def causal_lm_loss(
     logits: ArrayLike,
     tokens: ArrayLike,
@@ -45,6 +78,8 @@ def causal_lm_loss(
     label_smoothing: float = 0.0,
     z_loss: float = 0.0,
     axis: int = -1,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -67,6 +102,12 @@ def causal_lm_loss(
         normaliser near 1.
       axis: the vocabulary axis of ``logits``; ``axis=1`` takes PyTorch's
         ``[B, V, T]``.
+      class_weights: ``[V]``, one weight per class; rescales each example's loss
+        by its target class's weight (each position's, z-loss and smoothing
+        included; the mean still divides by the count of counted targets).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]`` or
+        ``[B, T - 1]``, one per target); rescales each example's loss without
+        changing the mean's denominator.
       where: ``[..., T]`` token mask (e.g. an attention mask); position t counts
         when token t + 1 is unmasked.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
@@ -106,7 +147,17 @@ def causal_lm_loss(
         lse = jax.nn.logsumexp(jnp.where(counted[..., None], x, 0.0).astype(loss.dtype), axis=-1)
         loss = loss + z_loss * jnp.where(counted, lse * lse, 0.0)
     loss = checks.nan_unless(z_ok, checks.nan_unless(smoothing_ok, loss))
-    return reduce_loss(loss, fn=fn, reduction=reduction, where=counted, axis_name=axis_name)
+    return _reduce_tokens(
+        fn,
+        loss,
+        y,
+        counted,
+        class_weights=class_weights,
+        sample_weights=sample_weights,
+        reduction=reduction,
+        axis_name=axis_name,
+        num_classes=x.shape[-1],
+    )
 
 
 def masked_lm_loss(
@@ -115,6 +166,8 @@ def masked_lm_loss(
     *,
     ignore_index: int = -100,
     axis: int = -1,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -131,6 +184,12 @@ def masked_lm_loss(
         outside [0, V) gives NaN for its position.
       axis: the vocabulary axis of ``logits``; ``axis=1`` takes PyTorch's
         ``[B, V, T]``.
+      class_weights: ``[V]``, one weight per class; rescales each example's loss
+        by its target class's weight (each position's; the mean still divides
+        by the count of scored positions).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]`` or
+        ``[B, T]``); rescales each example's loss without changing the mean's
+        denominator.
       where: ``[..., T]``, aligned with the leading axes; extra positions to
         leave out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
@@ -158,14 +217,21 @@ def masked_lm_loss(
             f"targets has shape {targets.shape}; expected {logits.shape[:-1]}, "
             "one per position of logits [..., T, V]",
         )
-    return integer_cross_entropy(
+    loss = integer_cross_entropy(
+        fn, logits, targets, ignore_index=ignore_index, where=where, reduction="none"
+    )
+    mask = mask_of(fn, where, targets.shape)
+    counted = targets != ignore_index if mask is None else (targets != ignore_index) & mask
+    return _reduce_tokens(
         fn,
-        logits,
+        loss,
         targets,
-        ignore_index=ignore_index,
-        where=where,
+        counted,
+        class_weights=class_weights,
+        sample_weights=sample_weights,
         reduction=reduction,
         axis_name=axis_name,
+        num_classes=logits.shape[-1],
     )
 
 

@@ -78,28 +78,56 @@ def test_fused_matches_torch_linear_cross_entropy(reduction, smoothing, bias, ch
     assert_close(grads, tuple(ref), rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize(("z_loss", "softcap"), [(1e-3, None), (0.0, 2.0), (1e-2, 1.5)])
-def test_fused_z_loss_and_softcap_match_the_materialised_loss(z_loss, softcap):
+@pytest.mark.parametrize(
+    ("z_loss", "softcap", "weights", "reduction"),
+    [
+        (1e-3, None, None, "mean"),
+        (0.0, 2.0, None, "mean"),
+        (1e-2, 1.5, None, "mean"),
+        (1e-3, None, "sequence", "sum"),
+        (0.0, 2.0, "token", "mean"),
+    ],
+)
+def test_fused_z_loss_and_softcap_match_the_materialised_loss(z_loss, softcap, weights, reduction):
+    """Also per-sequence [B] and per-token [B, T] sample weights (NaN on ignored
+    tokens), which scale each token's loss and gradient inside the blocks: values
+    and gradients (the weights' own included) equal the materialised loss's."""
     rng = np.random.default_rng(7)
     h, w, b, t = _fused_case(rng)
     h = 3 * h  # large logits, so the cap matters
+    keep = t != -100
+    s = {
+        None: np.ones(t.shape[:1]),
+        "sequence": rng.uniform(0.2, 2.0, t.shape[:1]),
+        "token": np.where(keep, rng.uniform(0.2, 2.0, t.shape), np.nan),
+    }[weights]
 
-    def materialised(h_, w_, b_):
+    def materialised(h_, w_, b_, s_):
         z = h_ @ w_ + b_
         logits = softcap * jnp.tanh(z / softcap) if softcap else z
         lse = jax.nn.logsumexp(logits, -1)
         ce = jaxloss.cross_entropy(logits, jnp.asarray(t), reduction="none")
-        keep = t != -100
-        return jnp.sum(jnp.where(keep, ce + z_loss * lse**2, 0.0)) / keep.sum()
+        s_ = jnp.where(keep, s_[:, None] if s_.ndim == 1 else s_, 0.0)
+        total = jnp.sum(jnp.where(keep, (ce + z_loss * lse**2) * s_, 0.0))
+        return total / keep.sum() if reduction == "mean" else total
 
-    def fused(h_, w_, b_):
+    def fused(h_, w_, b_, s_):
         return jaxloss.fused_linear_cross_entropy(
-            h_, w_, jnp.asarray(t), bias=b_, z_loss=z_loss, logit_softcap=softcap, chunk_size=4
+            h_,
+            w_,
+            jnp.asarray(t),
+            bias=b_,
+            z_loss=z_loss,
+            logit_softcap=softcap,
+            chunk_size=4,
+            reduction=reduction,
+            **({} if weights is None else {"sample_weights": s_}),
         )
 
-    expected = jax.value_and_grad(materialised, argnums=(0, 1, 2))(h, w, b)
+    argnums = (0, 1, 2) if weights is None else (0, 1, 2, 3)
+    expected = jax.value_and_grad(materialised, argnums=argnums)(h, w, b, s)
     assert_close(
-        jax.jit(jax.value_and_grad(fused, argnums=(0, 1, 2)))(h, w, b),
+        jax.jit(jax.value_and_grad(fused, argnums=argnums))(h, w, b, s),
         expected,
         rtol=2e-4,
         atol=1e-6,
@@ -252,40 +280,46 @@ def _vocab_parallel_case(rng, vocab=48):
         ((2, 4), "vocab", {"z_loss": 1e-3, "logit_softcap": 2.0}),
         ((2, 4), ("data", "vocab"), {"reduction": "none", "label_smoothing": 0.2, "scale": 1e3}),
         ((4, 2), "vocab", {"reduction": "sum", "z_loss": 1e-2, "check_vma": False}),
+        ((4, 2), "vocab", {"sample_weights": True, "check_vma": False}),
     ],
 )
 def test_fused_vocabulary_parallel_equals_unsharded(mesh_shape, vocab_axes, options):
     """Weight and bias sharded on V (Megatron style), optionally with tokens split
-    over a data axis too: value and gradients equal the single-device loss."""
+    over a data axis too: value and gradients equal the single-device loss (and
+    the gradient of per-token sample weights, sharded like the tokens)."""
     options = dict(options)
     check_vma = options.pop("check_vma", True)
+    weighted = options.pop("sample_weights", False)
     scale = options.pop("scale", 1.0)  # 1e3: logits of order 1e4
     reduction = options.get("reduction", "mean")
     h, w, b, t = _vocab_parallel_case(np.random.default_rng(sum(mesh_shape)))
     h = scale * h
+    s = np.random.default_rng(1).uniform(0.2, 2.0, t.shape) if weighted else None
     mesh = Mesh(np.asarray(jax.devices()).reshape(mesh_shape), ("data", "vocab"))
     both = isinstance(vocab_axes, tuple)
     data = None if both else "data"
     tok = P(data)
 
-    def loss(h_, w_, b_, t_, **axes):
+    def loss(h_, w_, b_, s_, t_, **axes):
         out = jaxloss.fused_linear_cross_entropy(
-            h_, w_, t_, bias=b_, chunk_size=5, **options, **axes
+            h_, w_, t_, bias=b_, chunk_size=5, sample_weights=s_, **options, **axes
         )
         return out if reduction == "none" else out[None]
 
     sharded = jax.shard_map(
         functools.partial(loss, axis_name=data, vocab_axis_name=vocab_axes),
         mesh=mesh,
-        in_specs=(tok, P(None, vocab_axes), P(vocab_axes), tok),
+        in_specs=(tok, P(None, vocab_axes), P(vocab_axes), tok, tok),
         out_specs=tok if reduction == "none" else P(),
         check_vma=check_vma,
     )
 
+    argnums = (0, 1, 2, 3) if weighted else (0, 1, 2)
+
     def total(f):
         return jax.jit(
-            jax.value_and_grad(lambda *a: jnp.sum(f(*a, jnp.asarray(t))), argnums=(0, 1, 2))
+            jax.value_and_grad(lambda *a: jnp.sum(f(*a, jnp.asarray(t))), argnums=argnums)
         )
 
-    expected = total(loss)(h, w, b)
-    assert_close(total(sharded)(h, w, b), expected, rtol=1e-5, atol=1e-6)
+    expected = total(loss)(h, w, b, s)
+    assert_close(total(sharded)(h, w, b, s), expected, rtol=1e-5, atol=1e-6)

@@ -29,6 +29,7 @@ def test_causal_lm_matches_torch_on_shifted_logits(smoothing):
     value, grad = jax.value_and_grad(
         lambda a: jaxloss.causal_lm_loss(a, jnp.asarray(tokens), label_smoothing=smoothing)
     )(jnp.asarray(logits))
+    assert x.grad is not None
     assert_close(value, expected.item(), rtol=1e-5)
     assert_close(grad, x.grad.numpy(), rtol=1e-4, atol=1e-7)
 
@@ -71,3 +72,48 @@ def test_errors():
         match=re.escape("jaxloss.causal_lm_loss: tokens has shape (2, 4); expected (2, 5)"),
     ):
         jaxloss.causal_lm_loss(jnp.zeros((2, 5, 3)), jnp.zeros((2, 4), int))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("loss_name", ["causal_lm_loss", "masked_lm_loss"])
+def test_class_weights_rescale_each_token_by_its_target(loss_name, reduction):
+    """class_weights [V]: each counted token's loss (smoothing and z-loss included)
+    times w[target], the mean still over the count; values and gradients against
+    float64 torch, with a masked sequence holding NaN logits and weight NaN on a
+    class that only padding reads."""
+    rng = np.random.default_rng(3)
+    logits, ids = rng.standard_normal((3, 6, V)), random_tokens(rng, (3, 6))
+    ids[ids == V - 1] = 0  # class V - 1 is never a target: its weight may be NaN
+    class_w = rng.uniform(0.2, 3.0, V)
+    class_w[V - 1] = np.nan
+    keep_rows = np.array([True, False, True])
+    mask = np.broadcast_to(keep_rows[:, None], ids.shape)
+    causal = loss_name == "causal_lm_loss"
+    options = {"label_smoothing": 0.1, "z_loss": 1e-3} if causal else {}
+
+    x = torch.tensor(logits, requires_grad=True)
+    scored, targets = (x[:, :-1], ids[:, 1:]) if causal else (x, ids)
+    counted = (targets != -100) & mask[:, : targets.shape[1]]
+    ce = F.cross_entropy(
+        scored.reshape(-1, V),
+        torch.tensor(targets).reshape(-1),
+        reduction="none",
+        label_smoothing=options.get("label_smoothing", 0.0),
+    ).reshape(targets.shape)
+    ce = ce + options.get("z_loss", 0.0) * torch.logsumexp(scored, -1) ** 2
+    w = torch.tensor(np.where(counted, class_w[np.where(counted, targets, 0)], 0.0))
+    expected = torch.sum(ce * w)
+    if reduction == "mean":
+        expected = expected / counted.sum()
+    expected.backward()
+
+    poisoned = np.where(mask[..., None], logits, np.nan)
+    fn = getattr(jaxloss, loss_name)
+    value, grad = jax.value_and_grad(
+        lambda a: fn(
+            a, jnp.asarray(ids), class_weights=class_w, where=mask, reduction=reduction, **options
+        )
+    )(jnp.asarray(poisoned, jnp.float32))
+    assert x.grad is not None
+    assert_close(value, expected.item(), rtol=1e-5)
+    assert_close(grad, x.grad.numpy(), rtol=1e-4, atol=1e-7)
