@@ -15,7 +15,12 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._core import checks
-from jaxloss._core.classes import logits_and_labels, reduce_classwise, softmax_cross_entropy_rows
+from jaxloss._core.classes import (
+    logits_and_labels,
+    move_class_axis,
+    reduce_classwise,
+    softmax_cross_entropy_rows,
+)
 from jaxloss._core.numerics import log_sigmoid, sigmoid_pair, upcast
 from jaxloss._core.reduce import prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName, Scalar
@@ -41,6 +46,8 @@ def asymmetric_loss(
     gamma_pos: Scalar = 1.0,
     clip: Scalar = 0.05,
     weight: ArrayLike | None = None,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -67,6 +74,10 @@ def asymmetric_loss(
       gamma_pos: focusing exponent of the positives, >= 0.
       clip: probability margin m in [0, 1] shifted off the negatives; 0 disables it.
       weight: aligned with the leading axes of ``[..., L]``; rescales each element.
+      class_weights: ``[L]``, one weight per class (label); multiplies each label's
+        term by its weight :math:`w_c`.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[B]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[..., L]``; False elements are left out.
       reduction: ``"mean"`` (over samples and labels), ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -94,6 +105,11 @@ def asymmetric_loss(
     ok_pos = checks.option_in_range(fn, "gamma_pos", gamma_pos, low=0.0)
     ok_clip = checks.option_in_range(fn, "clip", clip, low=0.0, high=1.0)
     x, t, _ = prepare_pair(fn, "logits", logits, targets, where)
+    if class_weights is not None and x.ndim < 1:
+        checks.fail(fn, f"class_weights needs a label axis [..., L]; logits has shape {x.shape}")
+    class_w = checks.class_weights_of(
+        fn, class_weights, x.shape[-1] if x.ndim else 0, "class_weights"
+    )
     valid = (t >= 0) & (t <= 1)
     checks.require(fn, "targets", valid, t, "in [0, 1]")
     m = jnp.asarray(clip, x.dtype)
@@ -108,8 +124,16 @@ def asymmetric_loss(
     loss = jnp.where(valid, loss * _power(base, exponent), jnp.nan)
     for ok in (ok_neg, ok_pos, ok_clip):
         loss = checks.nan_unless(ok, loss)
+    if class_w is not None:
+        loss = class_w.astype(loss.dtype) * loss
     return reduce_loss(
-        loss, fn=fn, reduction=reduction, weight=weight, where=where, axis_name=axis_name
+        loss,
+        fn=fn,
+        reduction=reduction,
+        weight=weight,
+        sample_weights=sample_weights,
+        where=where,
+        axis_name=axis_name,
     )
 
 
@@ -186,7 +210,10 @@ def ldam_loss(
     *,
     max_margin: Scalar = 0.5,
     scale: Scalar = 30.0,
+    axis: int = -1,
     weight: ArrayLike | None = None,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -202,17 +229,23 @@ def ldam_loss(
     (``max_margin``).
 
     Args:
-      logits: ``[..., C]``, typically cosine similarities (a normalised last
-        layer), which is why they are multiplied by ``scale``.
+      logits: ``[..., C]`` (or the class axis at ``axis``), typically cosine
+        similarities (a normalised last layer), which is why they are multiplied
+        by ``scale``.
       targets: integer class ids ``[...]``; one outside [0, C) gives NaN for its row.
       class_counts: ``[C]`` training examples per class, shared by every row. A
         count of 0 is taken as 1 (the class gets the largest margin); a negative
         count gives NaN.
       max_margin: M, the margin of the rarest class, >= 0.
       scale: s > 0, multiplies the logits after the margin is taken off.
+      axis: the class axis of ``logits``; ``axis=1`` is PyTorch's ``[N, C, d1, ...]``.
       weight: ``[C]`` class weights, as the official ``weight`` (deferred
         re-weighting passes :func:`class_balanced_weights` here late in training);
         the mean divides by the weights of the targets, as torch's cross-entropy.
+      class_weights: ``[C]``, one weight per class; the same as ``weight`` (the
+        official name; pass one of the two), with its meaning.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[...]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; False rows are left out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -235,15 +268,16 @@ def ldam_loss(
     fn = "ldam_loss"
     ok_margin = checks.option_in_range(fn, "max_margin", max_margin, low=0.0)
     ok_scale = checks.option_in_range(fn, "scale", scale, low=0.0, low_open=True)
+    (logits,) = move_class_axis(fn, axis, logits)
     x, rows = logits_and_labels(fn, "logits", logits, targets, where, None)
     n = _counts(fn, "class_counts", class_counts).astype(x.dtype)
     if n.shape != x.shape[-1:]:
         checks.fail(
             fn,
             f"class_counts has shape {n.shape}; expected ({x.shape[-1]},), one count per "
-            f"class of logits {x.shape}",
+            f"class of logits (its class axis has {x.shape[-1]})",
         )
-    class_w = checks.class_weights_of(fn, weight, x.shape[-1])
+    class_w = checks.either_class_weights(fn, weight, class_weights, x.shape[-1])
     n = jnp.where(n >= 0, jnp.maximum(n, 1.0), jnp.nan)
     margins = jnp.asarray(max_margin, x.dtype) * jnp.power(jnp.min(n) / n, 0.25)
     one_hot = jax.nn.one_hot(rows.labels, x.shape[-1], dtype=x.dtype)
@@ -251,5 +285,11 @@ def ldam_loss(
     loss = softmax_cross_entropy_rows(z, rows.labels, class_weights=class_w)
     loss = checks.nan_unless(ok_scale, checks.nan_unless(ok_margin, loss))
     return reduce_classwise(
-        loss, rows, fn=fn, reduction=reduction, axis_name=axis_name, class_weights=class_w
+        loss,
+        rows,
+        fn=fn,
+        reduction=reduction,
+        axis_name=axis_name,
+        class_weights=class_w,
+        sample_weights=sample_weights,
     )

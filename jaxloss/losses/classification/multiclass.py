@@ -25,6 +25,7 @@ from jaxloss._core.classes import (
     smoothing_rows,
     soft_cross_entropy,
     softmax_cross_entropy_rows,
+    target_class_weight,
 )
 from jaxloss._core.numerics import power, shifted_logsumexp, upcast
 from jaxloss._core.reduce import reduce_loss
@@ -58,6 +59,8 @@ def cross_entropy(
     label_smoothing: float = 0.0,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -86,7 +89,12 @@ def cross_entropy(
       label_smoothing: in [0, 1].
       axis: the class axis of ``logits`` (and of probability targets); ``axis=1``
         is PyTorch's ``[N, C, d1, ...]``.
-      weight: ``[C]`` class weights.
+      weight: ``[C]`` class weights :math:`w` (PyTorch's name for ``class_weights``).
+      class_weights: ``[C]``, one weight per class; the same as ``weight``
+        (PyTorch's name; pass one of the two), with torch's meaning: the mean
+        divides by the summed weights of the targets.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[...]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; extra rows to leave out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -121,7 +129,8 @@ def cross_entropy(
             targets,
             ignore_index=ignore_index,
             label_smoothing=label_smoothing,
-            class_weights=weight,
+            class_weights=checks.either_class_weights(fn, weight, class_weights, logits.shape[-1]),
+            sample_weights=sample_weights,
             where=where,
             reduction=reduction,
             axis_name=axis_name,
@@ -130,7 +139,7 @@ def cross_entropy(
     _no_ignore_index(fn, ignore_index)
     logits, targets = move_class_axis(fn, axis, logits, targets)
     x, q, mask = probability_targets(fn, "logits", logits, targets, where)
-    class_w = checks.class_weights_of(fn, weight, x.shape[-1])
+    class_w = checks.either_class_weights(fn, weight, class_weights, x.shape[-1])
     valid = probability_rows(fn, "targets", q)
     ce, _ = soft_cross_entropy(x, q, class_w)
     if checks.may_be_nonzero(label_smoothing):
@@ -140,7 +149,14 @@ def cross_entropy(
         smooth = smoothing_rows(shifted, lse, class_w) / x.shape[-1]
         ce = (1.0 - label_smoothing) * ce + label_smoothing * smooth
     ce = checks.nan_unless(smoothing_ok, jnp.where(valid, ce, jnp.nan))
-    return reduce_loss(ce, fn=fn, reduction=reduction, where=mask, axis_name=axis_name)
+    return reduce_loss(
+        ce,
+        fn=fn,
+        reduction=reduction,
+        sample_weights=sample_weights,
+        where=mask,
+        axis_name=axis_name,
+    )
 
 
 def nll_loss(
@@ -150,6 +166,8 @@ def nll_loss(
     ignore_index: int = -100,
     axis: int = -1,
     weight: ArrayLike | None = None,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -166,7 +184,12 @@ def nll_loss(
       targets: integer ``[...]``; ``ignore_index`` entries are left out.
       ignore_index: integer targets equal to it contribute nothing.
       axis: the class axis of ``log_probs``; ``axis=1`` is PyTorch's ``[N, C, d1, ...]``.
-      weight: ``[C]`` class weights.
+      weight: ``[C]`` class weights :math:`w` (PyTorch's name for ``class_weights``).
+      class_weights: ``[C]``, one weight per class; the same as ``weight``
+        (PyTorch's name; pass one of the two), with torch's meaning: the mean
+        divides by the summed weights of the targets.
+      sample_weights: a leading prefix of the unreduced loss's shape (``[...]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; extra rows to leave out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
@@ -188,7 +211,7 @@ def nll_loss(
     (log_probs,) = move_class_axis(fn, axis, log_probs)
     x, rows = logits_and_labels(fn, "log_probs", log_probs, targets, where, ignore_index)
     labels = rows.labels
-    class_w = checks.class_weights_of(fn, weight, x.shape[-1])
+    class_w = checks.either_class_weights(fn, weight, class_weights, x.shape[-1])
     positive = x > 0
     checks.require(
         fn, "log_probs", ~positive | ~rows.counted[..., None], x, "log-probabilities (<= 0)"
@@ -206,6 +229,7 @@ def nll_loss(
         reduction=reduction,
         axis_name=axis_name,
         class_weights=class_w,
+        sample_weights=sample_weights,
     )
 
 
@@ -218,6 +242,8 @@ def softmax_focal_loss(
     label_smoothing: float | Array = 0.0,
     ignore_index: int = -100,
     axis: int = -1,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -241,13 +267,18 @@ def softmax_focal_loss(
         ``-inf`` logit (a masked vocabulary) are skipped, as in :func:`cross_entropy`.
       ignore_index: integer targets equal to it contribute nothing.
       axis: the class axis of ``logits``; ``axis=1`` is PyTorch's ``[N, C, d1, ...]``.
+      class_weights: ``[C]``, one weight per class; rescales each example's loss by
+        its target class's weight (a factor :math:`w_{y_i}` on the whole row, label
+        smoothing included, independent of ``alpha``).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[...]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; extra rows to leave out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
     Returns:
-      The mean over counted targets (``alpha`` does not enter the denominator), the
-      sum, or ``[...]``.
+      The mean over counted targets (neither ``alpha`` nor ``class_weights`` enters
+      the denominator), the sum, or ``[...]``.
 
     The common tutorial ``FocalLoss`` (``alpha * (1 - exp(-CE)) ** gamma * CE``),
     generalised to per-class alpha and ``ignore_index``; Keras
@@ -273,6 +304,7 @@ def softmax_focal_loss(
     (logits,) = move_class_axis(fn, axis, logits)
     smoothing_ok = checks.option_in_range(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     x, rows = logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
+    class_w = checks.class_weights_of(fn, class_weights, x.shape[-1], "class_weights")
     labels = rows.labels
     ce = softmax_cross_entropy_rows(x, labels)
     loss = power(-jnp.expm1(-ce), gamma) * ce
@@ -293,7 +325,16 @@ def softmax_focal_loss(
         loss = (1.0 - label_smoothing) * loss + label_smoothing * smooth
     loss = checks.nan_unless(smoothing_ok, loss)
     loss = checks.nan_unless(alpha_ok, checks.nan_unless(gamma_ok, loss))
-    return reduce_classwise(loss, rows, fn=fn, reduction=reduction, axis_name=axis_name)
+    if class_w is not None:
+        loss = target_class_weight(class_w, labels).astype(loss.dtype) * loss
+    return reduce_classwise(
+        loss,
+        rows,
+        fn=fn,
+        reduction=reduction,
+        axis_name=axis_name,
+        sample_weights=sample_weights,
+    )
 
 
 def _focal_smoothing_rows(x: Array, gamma: float, alpha: Array | None) -> Array:
@@ -316,6 +357,8 @@ def poly1_cross_entropy(
     epsilon: float = 1.0,
     ignore_index: int = -100,
     axis: int = -1,
+    class_weights: ArrayLike | None = None,
+    sample_weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: str = "mean",
     axis_name: AxisName = None,
@@ -333,12 +376,17 @@ def poly1_cross_entropy(
       ignore_index: integer targets equal to it contribute nothing; integer
         targets only (probability targets with another value raise).
       axis: the class axis of ``logits`` (and of probability targets).
+      class_weights: ``[C]``, one weight per class; rescales each example's loss by
+        its target class's weight (:math:`\sum_c q_c w_c` for probability targets).
+      sample_weights: a leading prefix of the unreduced loss's shape (``[...]``); rescales
+        each example's loss without changing the mean's denominator.
       where: aligned with the leading axes of ``[...]``; extra rows to leave out.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       axis_name: mapped axes the mean and sum run over.
 
     Returns:
-      A scalar, or ``[...]`` for ``reduction="none"`` (0 where ignored).
+      A scalar, or ``[...]`` for ``reduction="none"`` (0 where ignored); the mean
+      divides by the number of counted rows, whatever the weights.
 
     Matches optax ``poly_loss_cross_entropy``. As :func:`cross_entropy`, probability
     targets skip only the classes they put no mass on: mass on a ``-inf`` logit gives
@@ -358,16 +406,35 @@ def poly1_cross_entropy(
         _no_ignore_index(fn, ignore_index)
         logits, targets = move_class_axis(fn, axis, logits, targets)
         x, q, mask = probability_targets(fn, "logits", logits, targets, where)
+        class_w = checks.class_weights_of(fn, class_weights, x.shape[-1], "class_weights")
         valid = probability_rows(fn, "targets", q)
         ce, log_probs = soft_cross_entropy(x, q, None)
         one_minus_pt = jnp.sum(q * -jnp.expm1(log_probs), axis=-1)
         loss = jnp.where(valid, ce + epsilon * one_minus_pt, jnp.nan)
-        return reduce_loss(loss, fn=fn, reduction=reduction, where=mask, axis_name=axis_name)
+        if class_w is not None:
+            loss = target_class_weight(class_w, q).astype(loss.dtype) * loss
+        return reduce_loss(
+            loss,
+            fn=fn,
+            reduction=reduction,
+            sample_weights=sample_weights,
+            where=mask,
+            axis_name=axis_name,
+        )
     (logits,) = move_class_axis(fn, axis, logits)
     x, rows = logits_and_labels(fn, "logits", logits, targets, where, ignore_index)
+    class_w = checks.class_weights_of(fn, class_weights, x.shape[-1], "class_weights")
     ce = softmax_cross_entropy_rows(x, rows.labels)
+    loss = ce - epsilon * jnp.expm1(-ce)
+    if class_w is not None:
+        loss = target_class_weight(class_w, rows.labels).astype(loss.dtype) * loss
     return reduce_classwise(
-        ce - epsilon * jnp.expm1(-ce), rows, fn=fn, reduction=reduction, axis_name=axis_name
+        loss,
+        rows,
+        fn=fn,
+        reduction=reduction,
+        axis_name=axis_name,
+        sample_weights=sample_weights,
     )
 
 

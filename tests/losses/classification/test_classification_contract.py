@@ -108,6 +108,11 @@ _AXIS_CASES = {
     ),
     "multiclass_hinge_loss": (jaxloss.multiclass_hinge_loss, {}, "valid"),
     "multilabel_soft_margin_loss": (jaxloss.multilabel_soft_margin_loss, {}, "labels"),
+    "ldam_loss": (
+        jaxloss.ldam_loss,
+        {"class_counts": jnp.array([500, 100, 20, 4, 1]), "weight": jnp.arange(1.0, C + 1)},
+        "valid",
+    ),
 }
 
 
@@ -186,6 +191,20 @@ def test_smooth_labels_axis():
             "jaxloss.nll_loss: axis must be an integer; got '1'",
         ),
         (
+            lambda: jaxloss.ldam_loss(jnp.zeros((2, C, 3)), jnp.zeros((2, 3), int), jnp.ones(C)),
+            ValueError,
+            f"jaxloss.ldam_loss: targets has shape (2, 3) but logits has shape (2, {C}, 3); "
+            f"integer targets must have shape (2, {C}) with the class axis last; they fit with "
+            "the class axis at 1 (PyTorch's channel-first layout for axis=1): pass axis=1",
+        ),
+        (
+            lambda: jaxloss.ldam_loss(
+                jnp.zeros((2, C, 3)), jnp.zeros((2, 3), int), jnp.ones(C), axis=3
+            ),
+            ValueError,
+            "jaxloss.ldam_loss: axis=3 is out of range for 3-d input",
+        ),
+        (
             lambda: jaxloss.smooth_labels(jnp.zeros(2, int), 0.1, num_classes=3, axis=2),
             ValueError,
             "jaxloss.smooth_labels: axis=2 is out of range for the 2-d smoothed targets",
@@ -196,6 +215,31 @@ def test_bad_axis_raises_naming_it(call_, error, message):
     """Guards: a wrong axis is refused at trace time, never read as another axis."""
     with pytest.raises(error, match=re.escape(message)):
         call_()
+
+
+@pytest.mark.parametrize("case", ["cross_entropy", "cross_entropy_probs", "nll_loss", "ldam_loss"])
+def test_class_weights_is_torchs_weight_under_the_shared_name(case):
+    """Guards: where PyTorch calls the ``[C]`` class weights ``weight``,
+    ``class_weights`` must be the same vector with the same (Sigma w) mean, and
+    passing both must raise rather than let one silently win."""
+    rng = np.random.default_rng(25)
+    x = jnp.asarray(rng.normal(size=(6, C)), jnp.float32)
+    y = jnp.asarray(rng.integers(0, C, size=6)).at[2].set(-100)
+    w = jnp.asarray(rng.uniform(0.2, 3.0, size=C), jnp.float32)
+    fn, args = {
+        "cross_entropy": (jaxloss.cross_entropy, (x, y)),
+        "cross_entropy_probs": (jaxloss.cross_entropy, (x, jax.nn.softmax(2 * x))),
+        "nll_loss": (jaxloss.nll_loss, (jax.nn.log_softmax(x), y)),
+        "ldam_loss": (jaxloss.ldam_loss, (x, y.at[2].set(0), jnp.array([90, 40, 9, 3, 1]))),
+    }[case]
+    for reduction in ("mean", "none"):
+        assert_close(
+            fn(*args, class_weights=w, reduction=reduction),
+            fn(*args, weight=w, reduction=reduction),
+            rtol=1e-7,
+        )
+    with pytest.raises(ValueError, match=rf"^jaxloss\.{fn.__name__}: weight and class_weights"):
+        fn(*args, weight=w, class_weights=w)
 
 
 # ----------------------------------------------------------------- probability targets

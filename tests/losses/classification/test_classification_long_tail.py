@@ -116,6 +116,41 @@ def test_asymmetric_loss_mask_weight_and_bad_input():
         jaxloss.asymmetric_loss(x, y, clip=1.5)
 
 
+def test_asymmetric_loss_class_weights_multiply_each_label_against_the_official_code():
+    """``class_weights [L]`` multiplies each label's term by w_c (the official code
+    times w, float64 torch); a masked row stays 0 and the mean still divides by
+    the number of unmasked elements."""
+    rng = np.random.default_rng(31)
+    x = 3.0 * rng.standard_normal((5, 6))
+    y = (rng.random((5, 6)) < 0.3).astype(np.float64)
+    w = rng.uniform(0.2, 3.0, 6)
+    keep = np.array([True, True, False, True, True])
+
+    def run(a):  # the "none" output, and each reduction's value and gradient: one compilation
+        options = {"class_weights": jnp.asarray(w), "where": keep}
+        none = jaxloss.asymmetric_loss(a, jnp.asarray(y), reduction="none", **options)
+        return none, [
+            jax.value_and_grad(
+                lambda b, r=r: jaxloss.asymmetric_loss(b, jnp.asarray(y), reduction=r, **options)
+            )(a)
+            for r in ("mean", "sum")
+        ]
+
+    with jax.enable_x64(True):
+        none, results = jax.jit(run)(jnp.asarray(x))
+    official = _official_asl(torch.tensor(x), torch.tensor(y), 4.0, 1.0, 0.05).numpy()
+    assert_close(none, np.where(keep[:, None], w * official, 0.0), rtol=1e-9, atol=1e-12)
+    for reduction, (value, grad) in zip(("mean", "sum"), results, strict=True):
+        tx = torch.tensor(x, requires_grad=True)
+        terms = _official_asl(tx, torch.tensor(y), 4.0, 1.0, 0.05) * torch.tensor(w)
+        total = terms[torch.tensor(keep)].sum()
+        ref = total / (keep.sum() * 6) if reduction == "mean" else total
+        ref.backward()
+        assert_close(value, ref.item(), rtol=1e-9)
+        assert tx.grad is not None
+        assert_close(grad, tx.grad.numpy(), rtol=1e-8, atol=1e-12)
+
+
 class _OfficialLDAM(torch.nn.Module):
     """kaidic/LDAM-DRW ``LDAMLoss``, on the CPU (the official code builds cuda tensors)."""
 

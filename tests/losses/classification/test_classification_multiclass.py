@@ -379,3 +379,65 @@ def test_masked_vocabulary_with_class_weights_and_smoothing_against_numpy():
             )
         )
     )
+
+
+# ----------------------------------------------------------------- class_weights
+
+
+def _torch_weighted_rows(name, x, q, w, counted, options):
+    """float64 torch: the per-row loss of ``name`` under one-hot or probability
+    rows ``q``, times the target class weight ``q @ w``, 0 where not counted."""
+    logp = torch.log_softmax(x, -1)
+    if name == "softmax_focal_loss":
+        eps, alpha = options["label_smoothing"], to_torch(options["alpha"])
+        terms = alpha * (1 - logp.exp()) ** options["gamma"] * -logp
+        per_row = (1 - eps) * (q * terms).sum(-1) + eps * terms.sum(-1) / C
+    else:
+        per_row = -(q * logp).sum(-1) + options["epsilon"] * (1 - (q * logp.exp()).sum(-1))
+    return torch.where(to_torch(counted), per_row * (q @ to_torch(w)), 0.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "options"),
+    [
+        (
+            "softmax_focal_loss",
+            "int",
+            {"gamma": 2.0, "alpha": np.linspace(0.5, 1.5, C), "label_smoothing": 0.1},
+        ),
+        ("poly1_cross_entropy", "int", {"epsilon": 2.0}),
+        ("poly1_cross_entropy", "probs", {"epsilon": -0.5}),
+    ],
+)
+def test_class_weights_rescale_by_the_target_class_against_torch(name, kind, options):
+    """``class_weights`` multiplies each row by w[y] (sum_c q_c w_c for probability
+    targets), independently of focal's alpha; the mean still divides by the number
+    of counted rows. Ignored and masked rows stay 0."""
+    rng = np.random.default_rng(30)
+    lead = (3, 4)
+    x = 3 * rng.normal(size=(*lead, C))
+    w = rng.uniform(0.2, 3.0, size=C)
+    keep = np.ones(lead, bool)
+    keep[1, 2] = False  # a row masked by where
+    if kind == "int":
+        y = random_labels(lead, rng)  # every fourth ignored
+        counted = keep & (y != -100)
+        targets, q = jnp.asarray(y), F.one_hot(torch.tensor(np.where(counted, y, 0)), C).double()
+    else:
+        probs = rng.dirichlet(np.ones(C), size=lead)
+        counted = keep
+        targets, q = jnp.asarray(probs, jnp.float32), to_torch(probs)
+    fn = getattr(jaxloss, name)
+
+    @jax.jit
+    def run(a):  # every reduction's value and gradient, one compilation
+        kwargs = {"class_weights": w, "where": keep, **options}
+        return [jax_value_grad(fn, a, targets, reduction=r, **kwargs) for r in REDUCTIONS]
+
+    for reduction, ours in zip(REDUCTIONS, run(x.astype(np.float32)), strict=True):
+        tx = to_torch(x, grad=True)
+        rows = _torch_weighted_rows(name, tx, q, w, counted, options)
+        ref = {"none": rows, "sum": rows.sum(), "mean": rows.sum() / counted.sum()}[reduction]
+        ref.sum().backward()
+        assert tx.grad is not None
+        assert_close(ours, (ref.detach().numpy(), tx.grad.numpy()), rtol=1e-5, atol=1e-6)
