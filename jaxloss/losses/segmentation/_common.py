@@ -385,32 +385,22 @@ def per_image(
         counts = jnp.any(px.mask, axis=tuple(range(1, px.mask.ndim)))
     if counts is not None and px.invalid is not None:
         counts = counts | px.invalid
-    if per_class and reduction != "none":
-        # weigh the [B, K] losses first (a [B] or [B, K] weight), then reduce
-        # each class's losses over the images
-        loss = reduce_loss(
-            loss,
+
+    def reduce(images: Array, how: str, w: ArrayLike | None, s: ArrayLike | None) -> Array:
+        return reduce_loss(
+            images,
             fn=fn,
-            reduction="none",
-            weight=weight,
-            sample_weights=sample_weights,
+            reduction=how,
+            weight=w,
+            sample_weights=s,
             where=counts,
+            axis_name=axis_name,
         )
-        return jax.vmap(
-            lambda images: reduce_loss(
-                images, fn=fn, reduction=reduction, where=counts, axis_name=axis_name
-            ),
-            in_axes=1,
-        )(loss)
-    return reduce_loss(
-        loss,
-        fn=fn,
-        reduction=reduction,
-        weight=weight,
-        sample_weights=sample_weights,
-        where=counts,
-        axis_name=axis_name,
-    )
+
+    if per_class and reduction != "none":  # weigh [B, K] (by [B] or [B, K]), then each class
+        loss = reduce(loss, "none", weight, sample_weights)
+        return jax.vmap(lambda images: reduce(images, reduction, None, None), in_axes=1)(loss)
+    return reduce(loss, reduction, weight, sample_weights)
 
 
 # ------------------------------------------------------------------ the overlap driver

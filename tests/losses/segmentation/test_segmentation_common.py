@@ -108,6 +108,8 @@ def test_confident_logits_train_towards_the_target():
          ValueError, "jaxloss.jaccard_loss: class_weights must have shape (4,), one per class; got (3,)"),
         (lambda: jaxloss.dice_loss(jnp.zeros((2, 3)), jnp.zeros((2, 3)), per_sample=False, weight=jnp.ones(2)),
          ValueError, "jaxloss.dice_loss: weight rescales per-image losses, but per_sample=False gives one global loss"),
+        (lambda: jaxloss.tversky_loss(jnp.zeros((2, 3)), jnp.zeros((2, 3)), per_sample=False, sample_weights=jnp.ones(2)),
+         ValueError, "jaxloss.tversky_loss: sample_weights rescales per-image losses, but per_sample=False gives one global loss"),
         (lambda: jaxloss.dice_loss(jnp.zeros((2, 3)), jnp.zeros((2, 3)), from_logits=jnp.array(True)),
          TypeError, "jaxloss.dice_loss: from_logits must be True or False; got "),
         (lambda: jaxloss.lovasz_softmax_loss(jnp.zeros((2, 3)), jnp.zeros((2,))),

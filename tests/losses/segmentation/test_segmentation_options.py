@@ -278,6 +278,34 @@ def test_per_class_reductions_weights_masks_and_shapes():
     assert_close(weighted, cw * plain)
 
 
+def test_per_class_sample_weights_multiply_weight_before_each_class_reduction():
+    """``sample_weights`` ``[B]`` or ``[B, K]`` on the ``[B, K]`` per-class losses, with
+    ``weight``: each class's mean and sum are over the weighted images, a masked
+    image (NaN sample weight) gives 0, and the count of images stays as it was."""
+    x, t, valid = _inputs("multiclass", seed=5)
+    x, t = jnp.asarray(x, jnp.float32), jnp.asarray(t, jnp.float32)
+    where = valid & jnp.array([True, False])[:, None, None]
+    weight = np.array([0.5, 2.0])
+
+    @jax.jit
+    def losses(sw):
+        kw: dict[str, Any] = dict(mode="multiclass", per_class=True, where=where)
+        base = jaxloss.dice_loss(x, t, reduction="none", **{**kw, "where": valid})
+        weighted = [
+            jaxloss.dice_loss(x, t, reduction=r, weight=weight, sample_weights=sw, **kw)
+            for r in ("none", "sum", "mean")
+        ]
+        return base, weighted
+
+    for sw in (np.array([3.0, np.nan]), np.array([[1.0, 2.0, 3.0], [np.nan, 1.0, 1.0]])):
+        base, (none, total, mean) = losses(jnp.asarray(sw))
+        scale = weight[:, None] * (sw if sw.ndim == 2 else sw[:, None])
+        expected = np.where(np.array([True, False])[:, None], scale * np.asarray(base), 0.0)
+        assert_close(none, expected, rtol=1e-6)
+        assert_close(total, expected.sum(0), rtol=1e-6)
+        assert_close(mean, expected.sum(0), rtol=1e-6)  # one image counts
+
+
 def test_per_class_under_jit_and_empty_batch():
     x, t, _ = _inputs("multilabel", seed=4)
     f = jax.jit(
