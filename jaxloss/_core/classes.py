@@ -248,6 +248,14 @@ def target_class_weight(class_weights: Array, targets: Array) -> Array:
     return targets @ class_weights.astype(targets.dtype)
 
 
+def weigh_by_target_class(loss: Array, class_weights: Array | None, targets: Array) -> Array:
+    """``loss [...]`` times each example's :func:`target_class_weight` (``loss``
+    itself without class weights), in the loss's dtype."""
+    if class_weights is None:
+        return loss
+    return target_class_weight(class_weights, targets).astype(loss.dtype) * loss
+
+
 def signed_targets(fn: str, targets: Array) -> tuple[Array, Array]:
     """Maps {0, 1} or {-1, +1} targets to {-1, +1}.
 

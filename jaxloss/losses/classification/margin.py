@@ -18,7 +18,7 @@ from jaxloss._core.classes import (
     pick,
     reduce_classwise,
     signed_targets,
-    target_class_weight,
+    weigh_by_target_class,
 )
 from jaxloss._core.numerics import upcast
 from jaxloss._core.reduce import fill_masked, mask_of, prepare_pair, reduce_loss
@@ -328,8 +328,7 @@ def multiclass_hinge_loss(
     one_hot = jax.nn.one_hot(labels, x.shape[-1], dtype=x.dtype)
     loss = jnp.max(x + 1.0 - one_hot, axis=-1) - pick(x, labels)
     class_w = checks.class_weights_of(fn, class_weights, x.shape[-1], "class_weights")
-    if class_w is not None:
-        loss = target_class_weight(class_w, labels).astype(loss.dtype) * loss
+    loss = weigh_by_target_class(loss, class_w, labels)
     return reduce_classwise(
         loss,
         rows,

@@ -25,7 +25,7 @@ from jaxloss._core.classes import (
     smoothing_rows,
     soft_cross_entropy,
     softmax_cross_entropy_rows,
-    target_class_weight,
+    weigh_by_target_class,
 )
 from jaxloss._core.numerics import power, shifted_logsumexp, upcast
 from jaxloss._core.reduce import reduce_loss
@@ -325,8 +325,7 @@ def softmax_focal_loss(
         loss = (1.0 - label_smoothing) * loss + label_smoothing * smooth
     loss = checks.nan_unless(smoothing_ok, loss)
     loss = checks.nan_unless(alpha_ok, checks.nan_unless(gamma_ok, loss))
-    if class_w is not None:
-        loss = target_class_weight(class_w, labels).astype(loss.dtype) * loss
+    loss = weigh_by_target_class(loss, class_w, labels)
     return reduce_classwise(
         loss,
         rows,
@@ -411,8 +410,7 @@ def poly1_cross_entropy(
         ce, log_probs = soft_cross_entropy(x, q, None)
         one_minus_pt = jnp.sum(q * -jnp.expm1(log_probs), axis=-1)
         loss = jnp.where(valid, ce + epsilon * one_minus_pt, jnp.nan)
-        if class_w is not None:
-            loss = target_class_weight(class_w, q).astype(loss.dtype) * loss
+        loss = weigh_by_target_class(loss, class_w, q)
         return reduce_loss(
             loss,
             fn=fn,
@@ -426,8 +424,7 @@ def poly1_cross_entropy(
     class_w = checks.class_weights_of(fn, class_weights, x.shape[-1], "class_weights")
     ce = softmax_cross_entropy_rows(x, rows.labels)
     loss = ce - epsilon * jnp.expm1(-ce)
-    if class_w is not None:
-        loss = target_class_weight(class_w, rows.labels).astype(loss.dtype) * loss
+    loss = weigh_by_target_class(loss, class_w, rows.labels)
     return reduce_classwise(
         loss,
         rows,

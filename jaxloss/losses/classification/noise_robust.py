@@ -11,7 +11,7 @@ from jaxloss._core.classes import (
     logits_and_labels,
     move_class_axis,
     pick,
-    target_class_weight,
+    weigh_by_target_class,
 )
 from jaxloss._core.numerics import shifted_logsumexp
 from jaxloss._core.reduce import reduce_loss
@@ -80,8 +80,7 @@ def generalized_cross_entropy(
     q_safe = q if q_ok is None else jnp.where(q_ok, q, 1.0)
     loss = -jnp.expm1(q_safe * log_p) / q_safe
     class_w = checks.class_weights_of(fn, class_weights, x.shape[-1], "class_weights")
-    if class_w is not None:
-        loss = target_class_weight(class_w, rows.labels).astype(loss.dtype) * loss
+    loss = weigh_by_target_class(loss, class_w, rows.labels)
     return reduce_loss(
         checks.nan_unless(q_ok, jnp.where(rows.bad, jnp.nan, loss)),
         fn=fn,

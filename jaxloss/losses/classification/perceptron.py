@@ -15,7 +15,7 @@ from jaxloss._core.classes import (
     move_class_axis,
     pick,
     signed_targets,
-    target_class_weight,
+    weigh_by_target_class,
 )
 from jaxloss._core.reduce import prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
@@ -120,8 +120,7 @@ def multiclass_perceptron_loss(
     x, rows = logits_and_labels(fn, "scores", scores, targets, where, None)
     loss = jnp.max(x, axis=-1) - pick(x, rows.labels)
     class_w = checks.class_weights_of(fn, class_weights, x.shape[-1], "class_weights")
-    if class_w is not None:
-        loss = target_class_weight(class_w, rows.labels).astype(loss.dtype) * loss
+    loss = weigh_by_target_class(loss, class_w, rows.labels)
     return reduce_loss(
         jnp.where(rows.bad, jnp.nan, loss),
         fn=fn,

@@ -20,7 +20,7 @@ from jaxloss._core.classes import (
     move_class_axis,
     probability_rows,
     probability_targets,
-    target_class_weight,
+    weigh_by_target_class,
 )
 from jaxloss._core.reduce import prepare_pair, reduce_loss
 from jaxloss._core.types import Array, ArrayLike, AxisName
@@ -88,7 +88,7 @@ def _scores_and_targets(
 
     Returns the output, ``q``, where each row is valid (invalid rows give NaN), the
     mask to reduce with, and the targets to weigh classes by (the labels, or ``q``
-    for float targets; see :func:`target_class_weight`).
+    for float targets; see :func:`weigh_by_target_class`).
     """
     targets = jnp.asarray(targets)
     if jnp.issubdtype(targets.dtype, jnp.floating):
@@ -166,8 +166,7 @@ def sparsemax_loss(
     # <p, z> - |p|^2 / 2 over the support; the gradient in z is p - q
     cumulant = _dot_nonzero(p, z - 0.5 * p)
     loss = cumulant - _dot_nonzero(q, z) + 0.5 * jnp.sum(q * q, axis=-1)
-    if class_w is not None:
-        loss = target_class_weight(class_w, classes).astype(loss.dtype) * loss
+    loss = weigh_by_target_class(loss, class_w, classes)
     return reduce_loss(
         jnp.where(valid, loss, jnp.nan),
         fn=fn,
