@@ -333,26 +333,42 @@ def test_shard_map_axis_name_equals_single_device(spec):
         global_mask = np.empty_like(mask)
         global_mask[order] = mask
         global_where = _row_where(spec, ex, global_mask)
+    # each device passes its own rows' sample weights, as a data-parallel step does
+    sample_weights = global_weights = None
+    if spec.unreduced:
+        sample_weights = jax.random.uniform(jax.random.key(5), (BATCH,), minval=0.5, maxval=2.0)
+        global_weights = sample_weights if order is None else sample_weights[np.argsort(order)]
     specs = tuple(P() if i in spec.shared_args else P("batch") for i in range(len(ex.args)))
     reductions = ("mean", "sum")
 
-    def per_device(where, *args):
+    def weighted(weights):
+        return {} if weights is None else {"sample_weights": weights}
+
+    def per_device(where, weights, *args):
         return {
-            r: call(spec, ex, args, reduction=r, where=where, axis_name="batch") for r in reductions
+            r: call(
+                spec, ex, args, reduction=r, where=where, axis_name="batch", **weighted(weights)
+            )
+            for r in reductions
         }
 
-    mapped = jax.shard_map(per_device, mesh=mesh, in_specs=(P("batch"), *specs), out_specs=P())
+    mapped = jax.shard_map(
+        per_device, mesh=mesh, in_specs=(P("batch"), P("batch"), *specs), out_specs=P()
+    )
 
-    def single(where, *args):
-        return {r: call(spec, ex, args, reduction=r, where=where) for r in reductions}
+    def single(where, weights, *args):
+        return {
+            r: call(spec, ex, args, reduction=r, where=where, **weighted(weights))
+            for r in reductions
+        }
 
-    def values_and_grads(fn, where):
+    def values_and_grads(fn, where, weights):
         def run(*args):
             def total(r, *diff):
                 full = list(args)
                 for i, d in zip(ex.diff_argnums, diff, strict=True):
                     full[i] = d
-                return fn(where, *full)[r]
+                return fn(where, weights, *full)[r]
 
             diff = [args[i] for i in ex.diff_argnums]
             argnums = tuple(range(len(diff)))
@@ -363,4 +379,8 @@ def test_shard_map_axis_name_equals_single_device(spec):
 
         return jax.jit(run)(*ex.args)
 
-    assert_close(values_and_grads(mapped, where), values_and_grads(single, global_where), rtol=1e-5)
+    assert_close(
+        values_and_grads(mapped, where, sample_weights),
+        values_and_grads(single, global_where, global_weights),
+        rtol=1e-5,
+    )
