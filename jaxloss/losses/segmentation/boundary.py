@@ -137,14 +137,17 @@ def boundary_loss(
 def _pool(x: Array, computation, init: float, window: tuple[int, ...]) -> Array:
     """A stride-1 pool over the spatial axes of ``x [B, ...]``, padded with
     ``init`` (so the border never wins), as torch's padded max-pool."""
-    return jax.lax.reduce_window(
-        x,
+    # a trailing unit axis: the pool's gradient (select-and-scatter) compiles on
+    # TPU only with at least two axes outside the window
+    pooled = jax.lax.reduce_window(
+        x[..., None],
         np.array(init, x.dtype),
         computation,
-        (1, *window),
-        (1,) * x.ndim,
-        ((0, 0), *((w // 2, w // 2) for w in window)),
+        (1, *window, 1),
+        (1,) * (x.ndim + 1),
+        ((0, 0), *((w // 2, w // 2) for w in window), (0, 0)),
     )
+    return pooled[..., 0]
 
 
 def _erode(x: Array) -> Array:
