@@ -6,8 +6,10 @@ PY := $(VENV)/bin/python
 WORKERS ?= auto
 # the wheel check's scratch folder (a fresh virtual environment and the wheel)
 WHEEL_DIR ?= build/wheel-check
+# the TPU compile check's virtual environment
+TPU_DIR ?= build/tpu-check
 
-.PHONY: demo test lint typecheck docs wheel-check check clean
+.PHONY: demo test lint typecheck docs wheel-check tpu-check check clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -61,8 +63,23 @@ wheel-check: $(VENV)/.test
 	cd $(WHEEL_DIR) && ./venv/bin/jaxloss recommend --task binary --positive-rate 0.05
 	cd $(WHEEL_DIR) && ./venv/bin/jaxloss recommend --task segmentation --imbalance severe
 
-# what CI runs: lint, format check, type check, the docs, the wheel, then the tests
-check: lint typecheck docs wheel-check test
+# every registered loss compiled for a TPU v5e topology by XLA's TPU compiler
+# (libtpu), in a virtual environment of its own with the same jax as $(VENV), in
+# one process (libtpu locks itself to one); an install that fails (no network)
+# skips the check, a compile that fails fails
+tpu-check: $(VENV)/.test
+	rm -rf $(TPU_DIR)
+	$(PYTHON) -m venv $(TPU_DIR)/venv
+	if $(TPU_DIR)/venv/bin/python -m pip install --quiet --disable-pip-version-check \
+		"jax[tpu]==$$($(PY) -c 'import jax; print(jax.__version__)')" chex numpy \
+		pytest; then \
+		PYTHONPATH=. $(TPU_DIR)/venv/bin/python -m pytest -q -p no:cacheprovider \
+			tests/test_tpu_compile.py -k "tpu and not export"; \
+	else echo "tpu-check: libtpu could not be installed; skipped"; fi
+
+# what CI runs: lint, format check, type check, the docs, the wheel, the TPU
+# compile, then the tests
+check: lint typecheck docs wheel-check tpu-check test
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache build
