@@ -79,8 +79,10 @@ def test_exports_for_cuda_and_tpu(name):
 
 
 def test_fused_loss_temp_memory_on_tpu(tpu_device):
-    """The fused loss on TPU at N = 8192, D = 1024, V = 32768 (bfloat16): a
-    fraction of the materialised loss's temporary memory."""
+    """The fused loss on TPU at N = 8192, D = 1024, V = 32768 (bfloat16): its
+    temporary memory is the float32 accumulator of the weight's gradient
+    (D x V x 4 bytes, the price of three matmuls instead of four) and little
+    else, a fraction of the materialised loss's bfloat16 logits (N x V x 2)."""
     sharding = jax.sharding.SingleDeviceSharding(tpu_device)
     n, d, v = 8192, 1024, 32768
     shapes = [
@@ -97,4 +99,6 @@ def test_fused_loss_temp_memory_on_tpu(tpu_device):
 
     fused = temp(jaxloss.fused_linear_cross_entropy)
     materialised = temp(lambda h, w, t: jaxloss.cross_entropy(h @ w, t))
-    assert fused * 8 <= materialised, (fused, materialised)
+    accumulator = d * v * 4
+    assert fused <= accumulator * 1.05, (fused, accumulator)
+    assert fused * 3 <= materialised, (fused, materialised)

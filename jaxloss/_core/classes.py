@@ -204,8 +204,28 @@ def probability_rows(fn: str, name: str, probs: Array) -> Array:
 
 
 def pick(x: Array, labels: Array) -> Array:
-    """``x[..., labels]``: each row's entry at its label, ``[..., C]`` to ``[...]``."""
-    return jnp.take_along_axis(x, labels[..., None], axis=-1)[..., 0]
+    """``x[..., labels]``: each row's entry at its label, ``[..., C]`` to ``[...]``.
+
+    A gather on the CPU; on accelerators a select against the class index summed
+    over the row (:func:`pick_forms`), which fuses with the row's other reductions
+    and whose gradient is a select too, where a gather's is a scatter into a
+    zeroed ``[..., C]`` array."""
+    cpu, accelerator = pick_forms()
+    return by_platform(x, labels, cpu=cpu, accelerator=accelerator)
+
+
+def pick_forms() -> tuple[Callable[[Array, Array], Array], Callable[[Array, Array], Array]]:
+    """The CPU form (a gather) and the accelerator form (a one-hot select summed
+    over the row) of :func:`pick`, as functions of ``(x, labels)``."""
+
+    def gather(x: Array, labels: Array) -> Array:
+        return jnp.take_along_axis(x, labels[..., None], axis=-1)[..., 0]
+
+    def select(x: Array, labels: Array) -> Array:
+        hit = jax.lax.broadcasted_iota(labels.dtype, x.shape, x.ndim - 1) == labels[..., None]
+        return jnp.sum(jnp.where(hit, x, 0.0), axis=-1)
+
+    return gather, select
 
 
 def reduce_classwise(
@@ -278,8 +298,9 @@ def smoothing_rows(shifted: Array, lse: Array, class_weights: Array | None) -> A
     Written from the logits (no [N, C] log-probabilities kept). The masked sum is
     needed only where a row holds a -inf logit (a masked vocabulary); XLA:CPU fuses
     it far worse, so the CPU form switches to it with one ``lax.cond`` for the whole
-    batch, while accelerators, where a ``cond`` costs a synchronisation, select per
-    row. Both forms give the same numbers (:func:`smoothing_forms`).
+    batch, while accelerators, where a ``cond`` costs a synchronisation and the
+    select is free inside the fused reduction, always take it. Both forms give the
+    same numbers (:func:`smoothing_forms`).
     """
     cpu, accelerator = smoothing_forms(class_weights)
     return by_platform(shifted, lse, cpu=cpu, accelerator=accelerator)
@@ -288,8 +309,8 @@ def smoothing_rows(shifted: Array, lse: Array, class_weights: Array | None) -> A
 def smoothing_forms(
     class_weights: Array | None,
 ) -> tuple[Callable[[Array, Array], Array], Callable[[Array, Array], Array]]:
-    """The CPU form (one ``lax.cond``) and the accelerator form (a per-row select)
-    of :func:`smoothing_rows`, as functions of ``(shifted, lse)``."""
+    """The CPU form (one ``lax.cond``) and the accelerator form (the masked sum,
+    one pass) of :func:`smoothing_rows`, as functions of ``(shifted, lse)``."""
 
     def plain(shifted: Array, lse: Array) -> Array:
         if class_weights is None:
@@ -307,9 +328,9 @@ def smoothing_forms(
         return jax.lax.cond(jnp.all(jnp.isfinite(rows)), lambda: rows, lambda: masked(shifted, lse))
 
     def accelerator(shifted: Array, lse: Array) -> Array:
-        # the unselected plain row is inf, but its derivative is finite: no NaN
-        rows = plain(shifted, lse)
-        return jnp.where(jnp.isfinite(rows), rows, masked(shifted, lse))
+        # one fused pass over the logits with a select per element: as cheap as
+        # the plain form where the loss is bound by memory traffic
+        return masked(shifted, lse)
 
     return cpu, accelerator
 

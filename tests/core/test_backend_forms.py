@@ -57,3 +57,22 @@ def test_segmentation_label_sum_forms_agree():
     binned = jax.jit(jax.value_and_grad(lambda p: total(label_sums_binned, p), has_aux=True))
     one_hot = jax.jit(jax.value_and_grad(lambda p: total(label_sums_one_hot, p), has_aux=True))
     assert_close(binned(probs), one_hot(probs), rtol=1e-6)
+
+
+def test_pick_forms_agree():
+    from jaxloss._core.classes import pick_forms
+
+    k1, k2 = jax.random.split(jax.random.key(3))
+    x = 3.0 * jax.random.normal(k1, (4, 6, 7))
+    x = x.at[0, 1, 2].set(-jnp.inf).at[2, 3, 0].set(jnp.nan)  # off-label: never picked
+    labels = jax.random.randint(k2, (4, 6), 0, 7)
+    labels = labels.at[0, 1].set(3).at[2, 3].set(1)
+    gather, select = pick_forms()
+    cotangent = jax.random.normal(jax.random.key(4), (4, 6))
+
+    def run(form):
+        return jax.jit(jax.value_and_grad(lambda v: jnp.sum(cotangent * form(v, labels))))(x)
+
+    value, grad = run(select)
+    assert np.isfinite(float(value))
+    assert_close(run(gather), (value, grad), rtol=0, atol=0)
